@@ -1,0 +1,43 @@
+"""Liveness and readiness: the shim is ready only while the API server answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from whisperer.operator.errors import WhispererError
+from whisperer.operator.kube import KubeClient
+
+router = APIRouter(tags=["health"])
+
+
+def get_kube(request: Request) -> KubeClient | None:
+    """The Kubernetes client made at startup (None when the shim runs without a cluster)."""
+    kube: KubeClient | None = getattr(request.app.state, "kube", None)
+    return kube
+
+
+Kube = Annotated[KubeClient | None, Depends(get_kube)]
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(kube: Kube, response: Response) -> dict[str, str]:
+    """Ready when the API server answers; 503 (with Retry-After) otherwise."""
+    if kube is None:
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return {"status": "unavailable", "reason": "no Kubernetes client configured"}
+    try:
+        version = kube.server_version()
+    except WhispererError as exc:
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return {"status": "unavailable", "reason": str(exc)}
+    return {"status": "ok", "apiserver": version}

@@ -1,0 +1,1 @@
+"""`kubectl whisper`: the technicians' and company admins' command line."""

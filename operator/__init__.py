@@ -1,0 +1,1 @@
+"""The Alert Whisperer operator: models, domain services, Kubernetes I/O and Kopf handlers."""

@@ -1,0 +1,1 @@
+"""The resource API: versioned pydantic models that are also the CRD schemas."""

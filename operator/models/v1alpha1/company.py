@@ -1,0 +1,308 @@
+"""Company: one client of the MSP, with its assets, cloud accounts and webhook settings."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, JsonValue
+
+from whisperer.operator.models.v1alpha1.common import (
+    Email,
+    LocalObjectReference,
+    Name,
+    PhoneNumber,
+    PrinterColumn,
+    ResourceInfo,
+    Schema,
+    ShortText,
+    StatusBase,
+    Tags,
+    UserName,
+    age_column,
+    ready_column,
+)
+from whisperer.operator.models.v1alpha1.resource import Resource
+
+
+class Contact(Schema):
+    """A person at the client the MSP talks to."""
+
+    name: ShortText = Field(description="The contact's full name.")
+    email: Email = Field(description="The contact's email address.")
+    phone: PhoneNumber | None = Field(default=None, description="E.164 phone number.")
+    role: Literal["primary", "technical", "billing", "escalation"] = Field(
+        default="technical", description="What the contact is for."
+    )
+
+
+class AssetKind(enum.StrEnum):
+    """What an asset is."""
+
+    SERVER = "server"
+    VM = "vm"
+    DATABASE = "database"
+    SERVICE = "service"
+    NETWORK = "network"
+    STORAGE = "storage"
+    CONTAINER = "container"
+    OTHER = "other"
+
+
+ASSET_RULES: list[JsonValue] = [
+    {
+        "rule": "self.cloud != 'aws' || has(self.instanceId) || self.kind != 'server' "
+        "&& self.kind != 'vm'",
+        "message": "an AWS server or vm needs instanceId (SSM runs commands by instance id)",
+    },
+    {
+        "rule": "self.cloud != 'azure' || has(self.resourceId) || self.kind != 'server' "
+        "&& self.kind != 'vm'",
+        "message": "an Azure server or vm needs resourceId (Run Command targets a resource id)",
+    },
+    {
+        "rule": "!has(self.dependsOn) || !(self.name in self.dependsOn)",
+        "message": "an asset cannot depend on itself",
+    },
+]
+
+
+class Asset(Schema):
+    """One thing the MSP monitors for the client; every alert is resolved to one of these."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": ASSET_RULES})
+
+    name: Name = Field(description="The asset's name, unique within the company.")
+    kind: AssetKind = Field(default=AssetKind.SERVER, description="What the asset is.")
+    platform: Literal["linux", "windows", "other"] = Field(
+        default="linux", description="The operating system, which decides the runbook shell."
+    )
+    cloud: Literal["aws", "azure", "onprem"] = Field(
+        default="onprem", description="Where the asset runs."
+    )
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$",
+        description="The EC2 or SSM managed-instance id, for AWS assets.",
+    )
+    resource_id: str | None = Field(
+        default=None,
+        pattern=r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/.+$",
+        max_length=1024,
+        description="The Azure resource id, for Azure assets.",
+    )
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$|^[a-z]+[0-9]?$",
+        max_length=32,
+        description="The cloud region (us-east-1, westeurope).",
+    )
+    hostnames: list[ShortText] = Field(
+        default_factory=list, max_length=8, description="Host names monitoring tools use."
+    )
+    ip_addresses: list[Annotated[str, Field(max_length=45)]] = Field(
+        default_factory=list, max_length=8, description="IP addresses monitoring tools use."
+    )
+    critical: bool = Field(default=False, description="Whether an outage of it is critical.")
+    tags: Tags = Field(default_factory=dict)
+    depends_on: list[Name] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Assets this one needs: a host down takes what depends on it down too.",
+    )
+
+
+AWS_ACCOUNT_RULES: list[JsonValue] = [
+    {
+        "rule": "self.roleArn.split(':')[4] == self.accountId",
+        "message": "roleArn must be a role in accountId",
+    }
+]
+
+
+class AwsAccount(Schema):
+    """An AWS account we reach by assuming a role with our external id."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": AWS_ACCOUNT_RULES})
+
+    account_id: str = Field(pattern=r"^[0-9]{12}$", description="The 12-digit account id.")
+    role_arn: str = Field(
+        pattern=r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,200}$",
+        max_length=256,
+        description="The role the operator assumes; its trust policy names our external id.",
+    )
+    regions: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Regions where the client has assets.",
+        json_schema_extra={"items": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-[0-9]$"}},
+    )
+
+
+class AzureSubscription(Schema):
+    """An Azure subscription we reach through a service principal."""
+
+    subscription_id: str = Field(
+        pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+        description="The subscription id.",
+    )
+    tenant_id: str = Field(
+        pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+        description="The Entra ID tenant id.",
+    )
+
+
+class CloudAccounts(Schema):
+    """The client's cloud accounts, for remote remediation."""
+
+    aws: list[AwsAccount] = Field(
+        default_factory=list,
+        max_length=16,
+        description="AWS accounts.",
+    )
+    azure: list[AzureSubscription] = Field(
+        default_factory=list, max_length=16, description="Azure subscriptions."
+    )
+
+
+class RateLimit(Schema):
+    """A token bucket for the company's webhook."""
+
+    requests_per_second: int = Field(default=50, ge=1, le=10000, description="Refill rate.")
+    burst: int = Field(default=200, ge=1, le=100000, description="Bucket size.")
+    over_limit_status: Literal[503, 429] = Field(
+        default=503,
+        description="The status over the limit: 503 (every sender retries it) or 429 (only "
+        "for senders that retry 429).",
+    )
+
+
+class WebhookSettings(Schema):
+    """How the company's monitoring tools reach us."""
+
+    require_signature: bool = Field(
+        default=False, description="Whether every request must carry a valid HMAC signature."
+    )
+    rate_limit: RateLimit = Field(default_factory=RateLimit, description="The rate limit.")
+    max_body_bytes: int = Field(
+        default=1048576, ge=1024, le=10485760, description="The largest accepted body."
+    )
+
+
+class RemediationSettings(Schema):
+    """What the operator may fix by itself for this company."""
+
+    auto_run_low_risk: bool = Field(
+        default=False, description="Start low-risk runbooks without asking anyone."
+    )
+    allow_medium_risk_by_company_admin: bool = Field(
+        default=True, description="Whether the company's own admins may approve medium risk."
+    )
+
+
+class IncidentSettings(Schema):
+    """How alerts become incidents for this company."""
+
+    aggregation_window: str = Field(
+        default="15m",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="Alerts of one asset and signal within this window join one incident.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "duration(self) >= duration('1m') && duration(self) <= duration('24h')",
+                    "message": "aggregationWindow must be between 1m and 24h",
+                }
+            ]
+        },
+    )
+    auto_resolve: bool = Field(
+        default=True, description="Resolve an incident once all its alerts have resolved."
+    )
+    alert_retention: str = Field(
+        default="168h",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="How long resolved alerts are kept before they are pruned.",
+    )
+
+
+class CompanySpec(Schema):
+    """What the MSP admin says about a client (from git)."""
+
+    display_name: ShortText = Field(min_length=1, description="The client's name as people say it.")
+    sla_policy_ref: LocalObjectReference = Field(description="The SLAPolicy this client has.")
+    contacts: list[Contact] = Field(default_factory=list, max_length=20, description="Contacts.")
+    admins: list[UserName] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Kubernetes users who administer this company (company admins).",
+    )
+    cloud: CloudAccounts = Field(default_factory=CloudAccounts, description="Cloud accounts.")
+    assets: list[Asset] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The asset inventory.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings, description="Webhook.")
+    remediation: RemediationSettings = Field(
+        default_factory=RemediationSettings, description="Remediation policy."
+    )
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings, description="Correlation settings."
+    )
+    suspended: bool = Field(
+        default=False, description="A suspended company's webhook calls are refused (403)."
+    )
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain",
+        description="On deletion, Retain keeps the namespace and its history; Delete removes them.",
+    )
+
+
+class CompanyStatus(StatusBase):
+    """What the operator made of the company."""
+
+    namespace: str | None = Field(default=None, description="The company's namespace.")
+    webhook_url: str | None = Field(default=None, description="Where its tools post alerts.")
+    credentials_secret: str | None = Field(
+        default=None, description="The Secret (platform namespace) with the API key and HMAC."
+    )
+    external_id: str | None = Field(
+        default=None, description="The AWS external id to put in the role's trust policy."
+    )
+    open_incidents: int | None = Field(default=None, ge=0, description="Open incidents now.")
+
+
+class Company(Resource):
+    """A client of the MSP."""
+
+    info: ClassVar[ResourceInfo] = ResourceInfo(
+        kind="Company",
+        plural="companies",
+        singular="company",
+        short_names=["co"],
+        namespaced=False,
+        description="A client of the MSP: its namespace, contacts, SLA policy, cloud accounts "
+        "and asset inventory.",
+        columns=[
+            PrinterColumn(name="Display", json_path=".spec.displayName"),
+            PrinterColumn(name="SLA", json_path=".spec.slaPolicyRef.name"),
+            PrinterColumn(name="Namespace", json_path=".status.namespace"),
+            PrinterColumn(
+                name="Suspended", json_path=".spec.suspended", type="boolean", priority=1
+            ),
+            ready_column(),
+            age_column(),
+        ],
+    )
+    kind: str = "Company"
+    spec: CompanySpec
+    status: CompanyStatus | None = None
+
+
+# Names used by other modules.
+__all__ = ["Asset", "Company", "CompanySpec", "CompanyStatus", "Name"]

@@ -1,0 +1,201 @@
+"""Incident: correlated alerts, with priority, cause, assignment, SLA clocks and a timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from whisperer.operator.models.v1alpha1.common import (
+    LocalObjectReference,
+    PrinterColumn,
+    ResourceInfo,
+    Schema,
+    Severity,
+    ShortText,
+    StatusBase,
+    UserName,
+    age_column,
+)
+from whisperer.operator.models.v1alpha1.resource import Resource
+
+Priority = Literal["P1", "P2", "P3", "P4", "P5"]
+
+
+class Acknowledgement(Schema):
+    """A technician took the incident."""
+
+    by: UserName = Field(description="Who acknowledged (must be the requesting user).")
+    at: datetime = Field(description="When.")
+
+
+class Resolution(Schema):
+    """How the incident ended."""
+
+    by: UserName = Field(description="Who resolved it (must be the requesting user).")
+    at: datetime = Field(description="When.")
+    code: Literal["fixed", "workaround", "false-positive", "duplicate", "no-action"] = Field(
+        description="What kind of ending."
+    )
+    summary: str = Field(min_length=1, max_length=4096, description="What was done.")
+
+
+class Note(Schema):
+    """A technician's note."""
+
+    author: UserName = Field(description="Who wrote it (must be the requesting user).")
+    at: datetime = Field(description="When.")
+    text: str = Field(min_length=1, max_length=4096, description="The note.")
+
+
+class IncidentSpec(Schema):
+    """What people decide about the incident; the operator fills the title when it opens it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(oldSelf.resolution) || has(self.resolution)",
+                    "message": "a resolution cannot be removed; reopen by a new alert instead",
+                },
+                {
+                    "rule": "!has(oldSelf.acknowledgement) || (has(self.acknowledgement) "
+                    "&& self.acknowledgement == oldSelf.acknowledgement)",
+                    "message": "an acknowledgement cannot be changed once made",
+                },
+            ]
+        }
+    )
+    title: ShortText = Field(min_length=1, description="A one-line title.")
+    assignee: str | None = Field(
+        default=None, max_length=63, description="A Technician name, to override routing."
+    )
+    acknowledgement: Acknowledgement | None = Field(default=None, description="Who took it.")
+    resolution: Resolution | None = Field(default=None, description="How it ended.")
+    notes: list[Note] = Field(
+        default_factory=list, max_length=50, description="Technicians' notes (the latest 50)."
+    )
+
+
+class AlertRef(Schema):
+    """A reference to a correlated alert."""
+
+    name: str = Field(max_length=253, description="The Alert's name.")
+    asset: str = Field(default="", max_length=253, description="Its asset.")
+    signal: str = Field(default="", max_length=256, description="Its signal.")
+    source: str = Field(default="", max_length=32, description="Its tool.")
+    muted: bool = Field(default=False, description="Inhibited or silenced.")
+
+
+class AlertSummary(Schema):
+    """A bounded view of the incident's alerts: counts, the first, the latest, some refs."""
+
+    count: int = Field(default=0, ge=0, description="Alerts correlated, ever.")
+    firing: int = Field(default=0, ge=0, description="Of those, still firing.")
+    sources: list[str] = Field(default_factory=list, max_length=8, description="Tools seen.")
+    first: AlertRef | None = Field(default=None, description="The first alert.")
+    latest: AlertRef | None = Field(default=None, description="The latest alert.")
+    refs: list[AlertRef] = Field(
+        default_factory=list, max_length=50, description="Up to 50 of the alerts."
+    )
+
+
+class RootCause(Schema):
+    """The probable cause."""
+
+    asset: str = Field(default="", max_length=253, description="The asset at fault.")
+    signal: str = Field(default="", max_length=256, description="The signal at fault.")
+    summary: str = Field(default="", max_length=4096, description="The explanation.")
+    decided_by: Literal["rules", "topology", "ai"] = Field(
+        default="rules", description="What concluded it."
+    )
+    confidence: float | None = Field(default=None, ge=0, le=1, description="0..1, for AI.")
+
+
+class SLAClocks(Schema):
+    """The incident's deadlines and whether they were met."""
+
+    policy: str = Field(default="", max_length=63, description="The SLAPolicy applied.")
+    response_due_at: datetime | None = Field(default=None, description="Respond by.")
+    resolution_due_at: datetime | None = Field(default=None, description="Resolve by.")
+    next_due_at: datetime | None = Field(default=None, description="The next deadline.")
+    responded_at: datetime | None = Field(default=None, description="When it was acknowledged.")
+    resolved_at: datetime | None = Field(default=None, description="When it was resolved.")
+    response_breached: bool = Field(default=False, description="Response missed.")
+    resolution_breached: bool = Field(default=False, description="Resolution missed.")
+    warning_sent_at: datetime | None = Field(default=None, description="When we warned.")
+
+
+class TimelineEntry(Schema):
+    """Something that happened to the incident, and who did it."""
+
+    at: datetime = Field(description="When.")
+    type: str = Field(
+        pattern=r"^[A-Z][A-Za-z]*$", max_length=64, description="Opened, AlertJoined, ..."
+    )
+    actor: str = Field(max_length=253, description="The user, or the operator's policy.")
+    message: str = Field(default="", max_length=1024, description="What happened.")
+
+
+class IncidentStatus(StatusBase):
+    """What the operator decided about the incident."""
+
+    phase: Literal["Open", "Acknowledged", "Resolved"] = Field(
+        default="Open", description="Where in its life the incident is."
+    )
+    company: str | None = Field(default=None, max_length=63, description="The company.")
+    severity: Severity | None = Field(default=None, description="The highest alert severity.")
+    priority: Priority | None = Field(default=None, description="The computed priority.")
+    score: int | None = Field(default=None, ge=0, le=100, description="The priority score.")
+    pattern: (
+        Literal["single", "multi-source", "cascade", "storm", "flapping", "periodic"] | None
+    ) = Field(default=None, description="What shape of problem it is.")
+    aggregation_key: str | None = Field(
+        default=None, max_length=512, description="Asset and canonical signal it groups on."
+    )
+    root_cause: RootCause | None = Field(default=None, description="The probable cause.")
+    alerts: AlertSummary = Field(default_factory=AlertSummary, description="Its alerts.")
+    assignee: str | None = Field(default=None, max_length=63, description="The Technician.")
+    assigned_at: datetime | None = Field(default=None, description="When it was assigned.")
+    sla: SLAClocks | None = Field(default=None, description="The SLA clocks.")
+    escalation_level: int = Field(default=0, ge=0, le=10, description="0 until escalated.")
+    runs: list[LocalObjectReference] = Field(
+        default_factory=list, max_length=20, description="RunbookExecutions for it."
+    )
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list, max_length=100, description="The latest 100 events."
+    )
+    opened_at: datetime | None = Field(default=None, description="When it opened.")
+    resolved_at: datetime | None = Field(default=None, description="When it resolved.")
+    reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
+
+
+class Incident(Resource):
+    """A problem worth a technician's time."""
+
+    info: ClassVar[ResourceInfo] = ResourceInfo(
+        kind="Incident",
+        plural="incidents",
+        singular="incident",
+        short_names=["inc"],
+        namespaced=True,
+        description="Correlated alerts with priority, pattern, root cause, assignment, SLA "
+        "clocks, escalation level and a timeline.",
+        columns=[
+            PrinterColumn(name="Company", json_path=".status.company"),
+            PrinterColumn(name="Priority", json_path=".status.priority"),
+            PrinterColumn(name="State", json_path=".status.phase"),
+            PrinterColumn(name="Assignee", json_path=".status.assignee"),
+            # A string, not a date: kubectl prints future dates as <invalid>.
+            PrinterColumn(name="SLA Due", json_path=".status.sla.nextDueAt"),
+            PrinterColumn(name="Title", json_path=".spec.title", priority=1),
+            PrinterColumn(
+                name="Alerts", json_path=".status.alerts.count", type="integer", priority=1
+            ),
+            age_column(),
+        ],
+    )
+    kind: str = "Incident"
+    spec: IncidentSpec
+    status: IncidentStatus | None = None

@@ -1,0 +1,72 @@
+"""The `whisperer-operator` entry point: Kopf with our settings, watching the whole cluster.
+
+Kopf's bookkeeping lives in each object's status (`status.operator`), not in annotations:
+only the operator may write status (RBAC), so a tenant who edits their own object's
+metadata cannot make the operator skip or repeat a step. See docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+import whisperer.operator.handlers  # noqa: F401  (registers the handlers)
+from whisperer.operator.kube import load_connection
+from whisperer.operator.models.v1alpha1 import GROUP
+
+FINALIZER = f"{GROUP}/finalizer"
+FIELD_MANAGER = "alert-whisperer-operator"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """Apply our storage, finalizer and posting settings to Kopf's settings."""
+    # status.operator.progress, and status.operator.dummy to wake a handler after a delay.
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(name="operator")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
+        name="operator", field="status.{name}.lastHandledConfiguration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 30
+
+
+@kopf.on.startup()
+def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Kopf calls this before it starts watching."""
+    configure(settings)
+
+
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Log in as $KUBECONFIG's user (read now, not when the client library was imported)."""
+    conn = load_connection()
+    return kopf.ConnectionInfo(
+        server=conn.server,
+        ca_path=conn.ca_path,
+        insecure=conn.insecure,
+        scheme=conn.scheme,
+        token=conn.token,
+        certificate_path=conn.certificate_path,
+        private_key_path=conn.private_key_path,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the operator until interrupted."""
+    parser = argparse.ArgumentParser(prog="whisperer-operator", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--liveness",
+        default=None,
+        help="serve Kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    asyncio.run(kopf.operator(clusterwide=True, liveness_endpoint=args.liveness, standalone=True))
+    return 0
