@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kopf.testing import KopfRunner
 from kubernetes import client
 from support.cluster import REPO, Cluster, bring_up, kubectl, load_documents, wait_for
 
 from whisperer.operator.kube import KubeClient
 
-INTEGRATION_DIRS = {"integration", "operator", "cli", "hack"}
+INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -84,6 +85,16 @@ def operator_env(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Path:
     kubeconfig = cluster.identity("operator") if cluster.kubeconfig_dir else cluster.kubeconfig
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     return kubeconfig
+
+
+@pytest.fixture
+def operator(operator_env: Path) -> Iterator[KopfRunner]:
+    """The real operator (whisperer.operator.runner), run by Kopf in a thread as its own user."""
+    args = ["run", "--all-namespaces", "--standalone", "-m", "whisperer.operator.runner"]
+    with KopfRunner(args, timeout=60) as runner:
+        yield runner
+    assert runner.exception is None, runner.output
+    assert runner.exit_code == 0, runner.output
 
 
 def pytest_report_header() -> str:

@@ -72,3 +72,13 @@ def test_up_after_a_crash_starts_fresh_and_down_cleans_up(tmp_path: Path, cluste
             not Path(f"/proc/{pid}").exists()
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+
+def test_binaries_report_the_pinned_version(cluster: Cluster) -> None:
+    """The build stamps the version with ldflags: kubectl and the API server both say it."""
+    pinned = (REPO / "hack" / "kube-version").read_text().strip()
+    out = json.loads(kubectl("version", "-o", "json", kubeconfig=cluster.kubeconfig).stdout)
+    if not os.environ.get("WHISPERER_USE_EXISTING_CLUSTER"):
+        assert out["clientVersion"]["gitVersion"] == pinned
+        assert out["serverVersion"]["gitVersion"] == pinned
+    assert out["serverVersion"]["major"] == "1"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +19,6 @@ from support.cluster import wait_for
 from whisperer.operator.kube import KubeClient
 
 GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
-
-
-@pytest.fixture
-def operator(operator_env: Path) -> Iterator[KopfRunner]:
-    """The real operator module, run by Kopf in a thread."""
-    args = ["run", "--all-namespaces", "--standalone", "-m", "whisperer.operator.runner"]
-    with KopfRunner(args, timeout=60) as runner:
-        yield runner
-    assert runner.exception is None, runner.output
-    assert runner.exit_code == 0, runner.output
 
 
 @pytest.fixture
