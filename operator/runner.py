@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 import whisperer.operator.handlers  # noqa: F401  (registers the handlers)
-from whisperer.operator.kube import load_connection
+from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.models.v1alpha1 import GROUP
 
 FINALIZER = f"{GROUP}/finalizer"
@@ -37,9 +37,18 @@ def configure(settings: kopf.OperatorSettings) -> None:
 
 
 @kopf.on.startup()
-def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Kopf calls this before it starts watching."""
+def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Kopf calls this before it starts watching: settings, and the clients handlers use."""
     configure(settings)
+    memo.kube = KubeClient.from_kubeconfig()
+
+
+@kopf.on.cleanup()
+def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    """Close the clients made at startup."""
+    kube = getattr(memo, "kube", None)
+    if kube is not None:
+        kube.close()
 
 
 @kopf.on.login()

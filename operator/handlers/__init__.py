@@ -1,5 +1,9 @@
 """Kopf handlers: parse the body into a model, call one service, write status."""
 
+from whisperer.operator.handlers import company as company
 from whisperer.operator.handlers import config as config
+from whisperer.operator.handlers import execution as execution
+from whisperer.operator.handlers import incident as incident
+from whisperer.operator.handlers import technician as technician
 
-__all__ = ["config"]
+__all__ = ["company", "config", "execution", "incident", "technician"]

@@ -1,4 +1,4 @@
-"""Handlers for the config kinds from git: each object gets a Ready condition.
+"""Config kinds from git whose only reconcile is a Ready condition, and the shared indexes.
 
 Cross-object checks read Kopf indexes (kept in memory from the watch streams), never the
 API server, so reconciling a thousand objects costs no extra requests.
@@ -6,18 +6,14 @@ API server, so reconciling a thousand objects costs no extra requests.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Company, Technician
+from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 from whisperer.operator.services.conditions import set_condition
-from whisperer.operator.services.readiness import (
-    READY,
-    Verdict,
-    company_verdict,
-    technician_verdict,
-)
+from whisperer.operator.services.readiness import READY, Verdict
 
 
 @kopf.index(GROUP, VERSION, "slapolicies")
@@ -26,18 +22,72 @@ def sla_policy_names(name: str, **_: Any) -> dict[str, None]:
     return {name: None}
 
 
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What other handlers need to know of a company without reading it."""
+
+    admins: tuple[str, ...]
+    auto_run_low_risk: bool
+
+
 @kopf.index(GROUP, VERSION, "companies")
-def company_names(name: str, **_: Any) -> dict[str, None]:
-    """Names of the companies that exist."""
-    return {name: None}
+def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[str, CompanyFacts]:
+    """Each company's admins and remediation policy (and, by its keys, which exist and are
+    not being deleted)."""
+    if meta.get("deletionTimestamp"):
+        return {}
+    remediation = spec.get("remediation") or {}
+    return {
+        name: CompanyFacts(
+            admins=tuple(spec.get("admins", [])),
+            auto_run_low_risk=bool(remediation.get("autoRunLowRisk", False)),
+        )
+    }
 
 
-def _write(verdict: Verdict, *, status: Any, meta: Any, patch: kopf.Patch) -> None:
-    """Write Ready and observedGeneration; ask to be called again while waiting."""
+def company_of(facts: kopf.Index[str, CompanyFacts], name: str) -> CompanyFacts | None:
+    """One company's facts, or None when it does not exist."""
+    return next(iter(facts[name]), None) if name in facts else None
+
+
+@kopf.index(GROUP, VERSION, "runbooks")
+def runbooks(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str, str], str]:
+    """Each runbook's risk, by (namespace, name)."""
+    return {(namespace or "", name): str(spec.get("risk", ""))}
+
+
+@kopf.index(GROUP, VERSION, "technicians")
+def technicians_by_company(name: str, spec: kopf.Spec, **_: Any) -> dict[str, tuple[str, str]]:
+    """(Technician name, user name) of the technicians serving each company."""
+    return {company: (name, spec["username"]) for company in spec.get("companies", [])}
+
+
+def write_ready(
+    verdict: Verdict,
+    *,
+    status: Any,
+    meta: Any,
+    patch: kopf.Patch,
+    also: tuple[tuple[str, bool, str, str], ...] = (),
+) -> None:
+    """Write Ready (and the `also` conditions: type, holds, reason, message) and
+    observedGeneration; ask to be called again while waiting."""
     generation = meta.get("generation")
     patch.status["observedGeneration"] = generation
+    conditions = list(status.get("conditions") or [])
+    for type_, holds, reason, message in also:
+        conditions = set_condition(
+            conditions,
+            type=type_,
+            status="True" if holds else "False",
+            reason=reason,
+            message=message,
+            generation=generation,
+        )
     patch.status["conditions"] = set_condition(
-        list(status.get("conditions") or []),
+        conditions,
         type="Ready",
         status="True" if verdict.ready else "False",
         reason=verdict.reason,
@@ -48,38 +98,6 @@ def _write(verdict: Verdict, *, status: Any, meta: Any, patch: kopf.Patch) -> No
         raise kopf.TemporaryError(verdict.message, delay=15)
     if not verdict.ready:
         raise kopf.PermanentError(verdict.message)
-
-
-@kopf.on.resume(GROUP, VERSION, "companies")
-@kopf.on.create(GROUP, VERSION, "companies")
-@kopf.on.update(GROUP, VERSION, "companies", field="spec")
-def company_ready(
-    body: kopf.Body,
-    status: kopf.Status,
-    meta: kopf.Meta,
-    patch: kopf.Patch,
-    **kwargs: Any,
-) -> None:
-    """A company is Ready when its SLA policy exists and its inventory is coherent."""
-    policies: kopf.Index[str, None] = kwargs["sla_policy_names"]
-    verdict = company_verdict(Company.from_body(body), sla_policies=policies)
-    _write(verdict, status=status, meta=meta, patch=patch)
-
-
-@kopf.on.resume(GROUP, VERSION, "technicians")
-@kopf.on.create(GROUP, VERSION, "technicians")
-@kopf.on.update(GROUP, VERSION, "technicians", field="spec")
-def technician_ready(
-    body: kopf.Body,
-    status: kopf.Status,
-    meta: kopf.Meta,
-    patch: kopf.Patch,
-    **kwargs: Any,
-) -> None:
-    """A technician is Ready when every company they serve exists."""
-    companies: kopf.Index[str, None] = kwargs["company_names"]
-    verdict = technician_verdict(Technician.from_body(body), companies=companies)
-    _write(verdict, status=status, meta=meta, patch=patch)
 
 
 @kopf.on.resume(GROUP, VERSION, "slapolicies")
@@ -93,4 +111,4 @@ def technician_ready(
 @kopf.on.update(GROUP, VERSION, "runbooks", field="spec")
 def accepted(status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
     """Kinds whose schema says all there is to check are Ready once the operator has seen them."""
-    _write(READY, status=status, meta=meta, patch=patch)
+    write_ready(READY, status=status, meta=meta, patch=patch)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -168,6 +171,127 @@ class KubeClient:
                     GROUP, VERSION, plural, name, patch
                 )
         return cast(Body, result)
+
+    # -- built-in kinds the operator manages ------------------------------------------------
+
+    def apply(self, body: Body, *, field_manager: str) -> None:
+        """Server-side apply of a Namespace, RoleBinding, ClusterRole or ClusterRoleBinding."""
+        kind, meta = body["kind"], body["metadata"]
+        what = f"apply {kind} {meta.get('namespace', '')}/{meta['name']}"
+        opts: dict[str, Any] = {
+            "field_manager": field_manager,
+            "force": True,
+            "_content_type": "application/apply-patch+yaml",
+        }
+        rbac = client.RbacAuthorizationV1Api(self.api_client)
+        with translated_errors(what):
+            if kind == "Namespace":
+                self._core.patch_namespace(meta["name"], body, **opts)
+            elif kind == "RoleBinding":
+                rbac.patch_namespaced_role_binding(meta["name"], meta["namespace"], body, **opts)
+            elif kind == "ClusterRole":
+                rbac.patch_cluster_role(meta["name"], body, **opts)
+            elif kind == "ClusterRoleBinding":
+                rbac.patch_cluster_role_binding(meta["name"], body, **opts)
+            else:
+                raise PermanentError(f"{what}: kind {kind} is not applied by the operator")
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete a built-in object; False when it was already gone."""
+        rbac = client.RbacAuthorizationV1Api(self.api_client)
+        calls = {
+            "Namespace": lambda: self._core.delete_namespace(name),
+            "Secret": lambda: self._core.delete_namespaced_secret(name, namespace or ""),
+            "RoleBinding": lambda: rbac.delete_namespaced_role_binding(name, namespace or ""),
+            "ClusterRole": lambda: rbac.delete_cluster_role(name),
+            "ClusterRoleBinding": lambda: rbac.delete_cluster_role_binding(name),
+        }
+        try:
+            with translated_errors(f"delete {kind} {namespace or ''}/{name}"):
+                calls[kind]()
+        except NotFoundError:
+            return False
+        return True
+
+    def label_namespace(self, name: str, labels: dict[str, str | None]) -> None:
+        """Merge labels into a namespace (None removes one)."""
+        with translated_errors(f"label namespace {name}"):
+            self._core.patch_namespace(name, {"metadata": {"labels": labels}})
+
+    def namespace_exists(self, name: str) -> bool:
+        """Whether a namespace exists (and is not being deleted)."""
+        try:
+            with translated_errors(f"get namespace {name}"):
+                ns = self._core.read_namespace(name)
+        except NotFoundError:
+            return False
+        return ns.metadata is not None and ns.metadata.deletion_timestamp is None
+
+    def read_secret(self, name: str, namespace: str) -> tuple[dict[str, str], str] | None:
+        """A Secret's decoded data and resourceVersion, or None when it does not exist."""
+        try:
+            with translated_errors(f"get secret {namespace}/{name}"):
+                secret = self._core.read_namespaced_secret(name, namespace)
+        except NotFoundError:
+            return None
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+        version = secret.metadata.resource_version if secret.metadata else None
+        return data, str(version)
+
+    def create_secret(self, body: Body) -> None:
+        """Create a Secret; ConflictError when it already exists."""
+        meta = body["metadata"]
+        with translated_errors(f"create secret {meta['namespace']}/{meta['name']}"):
+            self._core.create_namespaced_secret(meta["namespace"], cast(Any, body))
+
+    def replace_secret(self, body: Body, *, resource_version: str) -> None:
+        """Replace a Secret only if nobody changed it since resource_version (else Conflict)."""
+        meta = body["metadata"]
+        body = {**body, "metadata": {**meta, "resourceVersion": resource_version}}
+        with translated_errors(f"replace secret {meta['namespace']}/{meta['name']}"):
+            self._core.replace_namespaced_secret(meta["name"], meta["namespace"], cast(Any, body))
+
+    def record_event(
+        self,
+        involved: Body,
+        *,
+        reason: str,
+        message: str,
+        key: str,
+        type: str = "Normal",
+        component: str = "alert-whisperer-operator",
+    ) -> bool:
+        """Post an Event once: its name derives from the object and `key`, so posting the
+        same event again (after a restart) is refused as a duplicate. False if it was."""
+        meta = involved["metadata"]
+        namespace = meta.get("namespace") or "default"
+        digest = hashlib.sha256(f"{meta['uid']}/{key}".encode()).hexdigest()[:16]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{meta['name']}.{digest}", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": type,
+            "source": {"component": component},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            with translated_errors(f"record event {reason} on {meta['name']}"):
+                self._core.create_namespaced_event(namespace, cast(Any, event))
+        except ConflictError:
+            return False
+        return True
 
     def whoami(self) -> Body:
         """Who the API server says we are (a SelfSubjectReview)."""

@@ -262,19 +262,6 @@ UPDATE_CASES: list[tuple[str, Mutate, Mutate, str]] = [
     ),
     (
         "RunbookExecution",
-        _set(
-            "approval",
-            {
-                "decision": "Rejected",
-                "by": "priya@acme-dental.example",
-                "at": "2026-11-01T00:00:00Z",
-            },
-        ),
-        _set("approval.decision", "Approved"),
-        "a decision, once made, cannot be changed",
-    ),
-    (
-        "RunbookExecution",
         lambda s: None,
         _set("targets", ["db01"]),
         "runbookRef, targets and requestedBy are immutable",
@@ -309,3 +296,42 @@ def test_api_server_rejects_changes(
         )
     assert info.value.status == 422
     assert message in (info.value.body or "")
+
+
+def test_an_approval_decision_cannot_be_changed(admin: KubeClient, namespace: str) -> None:
+    from kubernetes import client
+
+    api = client.CustomObjectsApi(admin.api_client)
+    created = _create(
+        admin, _body("RunbookExecution", copy.deepcopy(VALID["RunbookExecution"]), namespace)
+    )
+    name = created["metadata"]["name"]
+    # The operator would record the risk from the Runbook; here the admin stands in for it.
+    api.patch_namespaced_custom_object_status(
+        "alertwhisperer.io",
+        "v1alpha1",
+        namespace,
+        "runbookexecutions",
+        name,
+        {"status": {"risk": "medium"}},
+    )
+    decision = {"decision": "Rejected", "by": "whisperer:admin", "at": "2026-11-01T00:00:00Z"}
+    api.patch_namespaced_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        namespace,
+        "runbookexecutions",
+        name,
+        {"spec": {"approval": decision}},
+    )
+    with pytest.raises(client.ApiException) as info:
+        api.patch_namespaced_custom_object(
+            "alertwhisperer.io",
+            "v1alpha1",
+            namespace,
+            "runbookexecutions",
+            name,
+            {"spec": {"approval": {**decision, "decision": "Approved"}}},
+        )
+    assert info.value.status == 422
+    assert "a decision, once made, cannot be changed" in (info.value.body or "")

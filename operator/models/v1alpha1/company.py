@@ -187,6 +187,19 @@ class WebhookSettings(Schema):
     max_body_bytes: int = Field(
         default=1048576, ge=1024, le=10485760, description="The largest accepted body."
     )
+    key_rotation_grace: str = Field(
+        default="24h",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="After a rotation, how long the previous API key and HMAC secret stay valid.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "duration(self) <= duration('720h')",
+                    "message": "keyRotationGrace must be at most 720h (30 days)",
+                }
+            ]
+        },
+    )
 
 
 class RemediationSettings(Schema):
@@ -273,6 +286,12 @@ class CompanyStatus(StatusBase):
     )
     external_id: str | None = Field(
         default=None, description="The AWS external id to put in the role's trust policy."
+    )
+    rotation: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The last credentials rotation request carried out (the value of the "
+        "alertwhisperer.io/rotate-credentials annotation).",
     )
     open_incidents: int | None = Field(default=None, ge=0, description="Open incidents now.")
 
