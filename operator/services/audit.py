@@ -7,6 +7,7 @@ after a restart adds nothing twice.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from whisperer.operator.models.v1alpha1.incident import IncidentSpec
@@ -21,7 +22,9 @@ def _key(entry: Entry) -> tuple[str, str, str]:
 
 
 def _iso(value: Any) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
 
 
 def human_entries(spec: IncidentSpec) -> list[Entry]:
@@ -62,9 +65,11 @@ def human_entries(spec: IncidentSpec) -> list[Entry]:
 def merge(timeline: list[Entry], additions: list[Entry]) -> tuple[list[Entry], list[Entry]]:
     """The timeline with the additions it lacks (bounded), and which additions were new."""
     seen = {_key(e) for e in timeline}
-    new = [e for e in additions if _key(e) not in seen]
-    merged = sorted([*timeline, *new], key=lambda e: str(e["at"]))
-    return merged[-TIMELINE_LIMIT:], new
+    candidates = [e for e in additions if _key(e) not in seen]
+    merged = sorted([*timeline, *candidates], key=lambda e: str(e["at"]))[-TIMELINE_LIMIT:]
+    # An entry the bound drops at once is not new: reporting it would repeat on every merge.
+    kept = {_key(e) for e in merged}
+    return merged, [e for e in candidates if _key(e) in kept]
 
 
 def phase(spec: IncidentSpec) -> str:

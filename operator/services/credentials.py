@@ -149,7 +149,8 @@ def rotate(
 
     def roll(items: tuple[SecretValue, ...], fresh: str) -> tuple[SecretValue, ...]:
         kept = tuple(
-            s if s.expires_at is not None else replace(s, expires_at=now + grace) for s in items
+            s if s.expires_at is not None else replace(s, expires_at=_second(now + grace))
+            for s in items
         )
         return (*kept, SecretValue(fresh, now))
 

@@ -42,7 +42,8 @@ def decide(run: RunbookExecution, *, risk: str, auto_run_low_risk: bool, company
     if approval is not None:
         if approval.decision == "Approved":
             return Decision("Approved", approval.by, f"{risk}-risk run approved by {approval.by}")
-        return Decision("Rejected", approval.by, f"rejected by {approval.by}: {approval.reason}")
+        reason = f": {approval.reason}" if approval.reason else ""
+        return Decision("Rejected", approval.by, f"rejected by {approval.by}{reason}")
     if risk == "low" and auto_run_low_risk:
         policy = f"policy:Company/{company}/spec.remediation.autoRunLowRisk"
         return Decision("Approved", policy, "low-risk run approved by the company's policy")

@@ -1,0 +1,134 @@
+"""An Alert resource from a normalized report: its name, fingerprint and the fields it folds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from whisperer.operator.models.v1alpha1 import API_VERSION
+
+DELIVERIES_KEPT = 20
+
+
+def canonical_signal(raw: str) -> str:
+    """A stable, readable signal name from a tool's (until the taxonomy maps it)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", raw.strip())
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    return slug[:200] or "unknown"
+
+
+def fingerprint(*, company: str, source: str, asset: str, signal: str) -> str:
+    """One Alert per (company, source, asset, signal): 16 hex characters."""
+    text = "\x1f".join((company, source, asset.lower(), signal))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def delivery_digest(key: str) -> str:
+    """A short, fixed-size record of a delivery id or content key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def iso(when: datetime) -> str:
+    """RFC 3339 in UTC, to the millisecond."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One normalized alert report, ready to fold into its Alert."""
+
+    company: str
+    fingerprint: str
+    source: str
+    asset: str
+    asset_known: bool
+    signal: str
+    raw_signal: str
+    severity: str
+    state: str
+    occurred_at: datetime
+    message: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    delivery: str | None = None
+    """The digest of the delivery this report came in, for exactly-once folding."""
+
+
+def alert_name(fp: str) -> str:
+    """The Alert's object name."""
+    return f"al-{fp}"
+
+
+def new_alert(reports: list[Report], namespace: str) -> dict[str, Any]:
+    """The Alert to create from the first reports of a fingerprint."""
+    first = min(reports, key=lambda r: r.occurred_at)
+    spec = _spec_update(None, reports)
+    spec.update(
+        fingerprint=first.fingerprint,
+        source=first.source,
+        firstSeen=iso(first.occurred_at),
+    )
+    spec = {k: v for k, v in spec.items() if v is not None}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Alert",
+        "metadata": {
+            "name": alert_name(first.fingerprint),
+            "namespace": namespace,
+            "labels": {
+                "alertwhisperer.io/company": first.company,
+                "alertwhisperer.io/source": first.source,
+            },
+        },
+        "spec": spec,
+    }
+
+
+def fold(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str, Any] | None:
+    """The spec patch that folds reports into an existing Alert, or None when every report
+    was already folded (a redelivery)."""
+    seen = set((spec or {}).get("deliveries") or [])
+    fresh = [r for r in reports if r.delivery is None or r.delivery not in seen]
+    # Two copies of one delivery in the same batch count once too.
+    unique: list[Report] = []
+    batch: set[str] = set()
+    for r in fresh:
+        if r.delivery is not None and r.delivery in batch:
+            continue
+        if r.delivery is not None:
+            batch.add(r.delivery)
+        unique.append(r)
+    if not unique:
+        return None
+    return _spec_update(spec, unique)
+
+
+def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str, Any]:
+    spec = spec or {}
+    latest = max(reports, key=lambda r: r.occurred_at)
+    last_seen = spec.get("lastSeen")
+    newer = last_seen is None or iso(latest.occurred_at) >= str(last_seen)
+    update: dict[str, Any] = {
+        "occurrences": int(spec.get("occurrences", 0)) + len(reports),
+        "deliveries": ([*(spec.get("deliveries") or []),
+                        *(r.delivery for r in reports if r.delivery)])[-DELIVERIES_KEPT:],
+    }
+    if newer:  # a late delivery (older event time) counts but does not change the state
+        update.update(
+            asset={"name": latest.asset, "known": latest.asset_known},
+            signal=latest.signal,
+            rawSignal=latest.raw_signal[:256],
+            severity=latest.severity,
+            state=latest.state,
+            message=latest.message[:4096],
+            labels={k[:63]: v[:1024] for k, v in list(latest.labels.items())[:64]},
+            lastSeen=iso(latest.occurred_at),
+            resolvedAt=iso(latest.occurred_at) if latest.state == "resolved" else None,
+        )
+    first_seen = spec.get("firstSeen")
+    earliest = min(reports, key=lambda r: r.occurred_at)
+    if first_seen and iso(earliest.occurred_at) < str(first_seen):
+        update["firstSeen"] = iso(earliest.occurred_at)
+    return update
