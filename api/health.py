@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from whisperer.operator.errors import WhispererError
 from whisperer.operator.kube import KubeClient
@@ -25,6 +26,15 @@ Kube = Annotated[KubeClient | None, Depends(get_kube)]
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics."""
+    shim = getattr(request.app.state, "shim", None)
+    if shim is None:
+        return Response(status_code=404)
+    return Response(generate_latest(shim.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz")

@@ -1,16 +1,42 @@
-"""The `whisperer-webhook` entry point: serve the shim with uvicorn."""
+"""The `whisperer-webhook` entry point: build the shim's state and serve it with uvicorn."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import AsyncIterator
+import logging
+import os
 
 import uvicorn
-from fastapi import FastAPI
 
 from whisperer.api.app import create_app
+from whisperer.api.ingest import Ingestor
+from whisperer.api.metrics import Metrics
+from whisperer.api.registry import Registry
+from whisperer.api.state import Settings, ShimState
+from whisperer.api.writer import AlertWriter
 from whisperer.operator.kube import KubeClient
+from whisperer.operator.kube.aio import AsyncKube
+
+
+def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
+    """Clients, registry, writer and metrics for one shim process."""
+    kube = KubeClient.from_kubeconfig(kubeconfig)
+    akube = AsyncKube.from_kubeconfig(kubeconfig, timeout=settings.write_timeout)
+    metrics = Metrics()
+
+    def on_write(folded: int) -> None:
+        metrics.api_writes.inc()
+        metrics.batch_size.observe(folded)
+
+    writer = AlertWriter(akube, on_write=on_write)
+    return ShimState(
+        settings=settings,
+        kube=kube,
+        akube=akube,
+        registry=Registry(kube, refresh_seconds=settings.registry_refresh),
+        ingestor=Ingestor(writer, metrics, timeout=settings.write_timeout),
+        metrics=metrics,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,18 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="whisperer-webhook", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig (default: $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig (default: $KUBECONFIG or the pod's service account)",
+    )
+    parser.add_argument(
+        "--write-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the API server before answering 503",
+    )
+    parser.add_argument("--log-level", default=os.environ.get("WHISPERER_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.kube = KubeClient.from_kubeconfig(args.kubeconfig)
-        try:
-            yield
-        finally:
-            app.state.kube.close()
-
-    app = create_app()
-    app.router.lifespan_context = lifespan
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    state = build_state(args.kubeconfig, Settings(write_timeout=args.write_timeout))
+    uvicorn.run(
+        create_app(state),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+    )
     return 0

@@ -16,7 +16,7 @@ from support.operator import run_operator
 
 from whisperer.operator.kube import KubeClient
 
-INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy"}
+INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy", "webhook"}
 
 # Sweep expired credentials every 2 s in tests (read when the handlers are imported).
 os.environ.setdefault("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import json
 import os
@@ -237,6 +238,20 @@ class KubeClient:
         data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
         version = secret.metadata.resource_version if secret.metadata else None
         return data, str(version)
+
+    def list_secrets(
+        self, namespace: str, *, label_selector: str
+    ) -> builtins.list[tuple[str, dict[str, str]]]:
+        """(name, decoded data) of the Secrets in a namespace matching a label selector."""
+        with translated_errors(f"list secrets in {namespace}"):
+            found = self._core.list_namespaced_secret(namespace, label_selector=label_selector)
+        return [
+            (
+                str(s.metadata.name if s.metadata else ""),
+                {k: base64.b64decode(v).decode() for k, v in (s.data or {}).items()},
+            )
+            for s in found.items
+        ]
 
     def create_secret(self, body: Body) -> None:
         """Create a Secret; ConflictError when it already exists."""

@@ -20,9 +20,10 @@ def canonical_signal(raw: str) -> str:
     return slug[:200] or "unknown"
 
 
-def fingerprint(*, company: str, source: str, asset: str, signal: str) -> str:
-    """One Alert per (company, source, asset, signal): 16 hex characters."""
-    text = "\x1f".join((company, source, asset.lower(), signal))
+def fingerprint(*, company: str, source: str, identity: str) -> str:
+    """One Alert per (company, source, identity): 16 hex characters. The identity is the
+    tool's own alert key where it has one, else the asset and canonical signal."""
+    text = "\x1f".join((company, source, identity.lower()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -63,6 +64,7 @@ def alert_name(fp: str) -> str:
 
 def new_alert(reports: list[Report], namespace: str) -> dict[str, Any]:
     """The Alert to create from the first reports of a fingerprint."""
+    reports = _unseen(reports, seen=set())
     first = min(reports, key=lambda r: r.occurred_at)
     spec = _spec_update(None, reports)
     spec.update(
@@ -89,20 +91,23 @@ def new_alert(reports: list[Report], namespace: str) -> dict[str, Any]:
 def fold(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str, Any] | None:
     """The spec patch that folds reports into an existing Alert, or None when every report
     was already folded (a redelivery)."""
-    seen = set((spec or {}).get("deliveries") or [])
-    fresh = [r for r in reports if r.delivery is None or r.delivery not in seen]
-    # Two copies of one delivery in the same batch count once too.
-    unique: list[Report] = []
-    batch: set[str] = set()
-    for r in fresh:
-        if r.delivery is not None and r.delivery in batch:
-            continue
-        if r.delivery is not None:
-            batch.add(r.delivery)
-        unique.append(r)
+    unique = _unseen(reports, seen=set((spec or {}).get("deliveries") or []))
     if not unique:
         return None
     return _spec_update(spec, unique)
+
+
+def _unseen(reports: list[Report], *, seen: set[str]) -> list[Report]:
+    """Reports whose delivery is not recorded yet; copies within the batch count once."""
+    unique: list[Report] = []
+    seen = set(seen)
+    for r in reports:
+        if r.delivery is not None:
+            if r.delivery in seen:
+                continue
+            seen.add(r.delivery)
+        unique.append(r)
+    return unique
 
 
 def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str, Any]:
@@ -112,10 +117,17 @@ def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str
     newer = last_seen is None or iso(latest.occurred_at) >= str(last_seen)
     update: dict[str, Any] = {
         "occurrences": int(spec.get("occurrences", 0)) + len(reports),
-        "deliveries": ([*(spec.get("deliveries") or []),
-                        *(r.delivery for r in reports if r.delivery)])[-DELIVERIES_KEPT:],
+        "deliveries": (
+            [*(spec.get("deliveries") or []), *(r.delivery for r in reports if r.delivery)]
+        )[-DELIVERIES_KEPT:],
     }
-    if newer:  # a late delivery (older event time) counts but does not change the state
+    if newer and spec and latest.state == "resolved":
+        # A resolution may carry placeholders (PagerDuty resolve has no payload): it changes
+        # the state, not what the alert is about.
+        update.update(
+            state="resolved", lastSeen=iso(latest.occurred_at), resolvedAt=iso(latest.occurred_at)
+        )
+    elif newer:  # a late delivery (older event time) counts but does not change the state
         update.update(
             asset={"name": latest.asset, "known": latest.asset_known},
             signal=latest.signal,

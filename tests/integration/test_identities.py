@@ -15,6 +15,7 @@ EXPECTED = {
     "company-admin": ("priya@acme-dental.example", None),
     "technician": ("sam@northwind-msp.example", None),
     "outsider": ("eve@outsider.example", None),
+    "webhook": ("whisperer-webhook", "alertwhisperer.io:webhooks"),
 }
 
 

@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-IDENTITIES = ("admin", "operator", "msp-admin", "company-admin", "technician", "outsider")
+IDENTITIES = (
+    "admin",
+    "operator",
+    "msp-admin",
+    "company-admin",
+    "technician",
+    "outsider",
+    "webhook",
+)
 
 T = TypeVar("T")
 

@@ -82,7 +82,13 @@ class AlertSpec(Schema):
     first_seen: datetime = Field(description="When the tool says it started (event time).")
     last_seen: datetime = Field(description="The latest event time reported.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
-    occurrences: int = Field(default=1, ge=1, description="Deliveries folded into this alert.")
+    occurrences: int = Field(default=1, ge=1, description="Reports folded into this alert.")
+    deliveries: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Digests of the latest deliveries folded in, so a redelivery (a sender's "
+        "retry, an HA peer's copy) is recognised and not counted twice.",
+    )
 
 
 class AlertStatus(StatusBase):

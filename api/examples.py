@@ -1,0 +1,42 @@
+"""Request examples for the OpenAPI document, one per format, shipped with the package."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def example(fmt: str) -> dict[str, Any] | list[Any]:
+    """The example request body of a format (api/examples/<fmt>.json)."""
+    text = resources.files("whisperer.api").joinpath(f"examples/{fmt}.json").read_text()
+    data: dict[str, Any] | list[Any] = json.loads(text)
+    return data
+
+
+def request_body(fmt: str) -> dict[str, Any]:
+    """`openapi_extra` for an endpoint: any JSON body, with the format's example."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "additionalProperties": True},
+                    "example": example(fmt),
+                }
+            },
+        },
+        "responses": {
+            "202": {"description": "Written: every alert is durable in the API server."},
+            "400": {"description": "Malformed: the problem names the field."},
+            "401": {"description": "No, unknown or expired API key; bad or stale signature."},
+            "403": {"description": "The company is suspended."},
+            "413": {"description": "The body is too large."},
+            "503": {
+                "description": "Over the rate limit, or the API server is unavailable: "
+                "retry after Retry-After seconds."
+            },
+        },
+    }

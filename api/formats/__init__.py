@@ -1,0 +1,1 @@
+"""Parsers for what each monitoring tool sends: pure functions from a request to RawAlerts."""

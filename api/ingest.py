@@ -1,0 +1,132 @@
+"""From a parsed request to durable Alerts: normalize, resolve assets, dedupe, write."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from whisperer.api.formats.base import Parsed, RawAlert
+from whisperer.api.metrics import Metrics
+from whisperer.api.problems import unavailable
+from whisperer.api.registry import Tenant
+from whisperer.api.writer import AlertWriter
+from whisperer.operator.errors import UnavailableError
+from whisperer.operator.services.alerts import (
+    Report,
+    canonical_signal,
+    delivery_digest,
+    fingerprint,
+)
+
+DEDUPE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the shim answers for a request."""
+
+    accepted: int
+    alerts: tuple[str, ...]
+    duplicate: bool = False
+
+
+class RecentDeliveries:
+    """Deliveries answered in the last 24 h, with their answer (a fast path; the Alerts'
+    recorded deliveries are what makes redelivery safe across restarts)."""
+
+    def __init__(self, *, size: int = 100_000, ttl: float = DEDUPE_SECONDS) -> None:
+        self._seen: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+        self._size = size
+        self._ttl = ttl
+
+    def get(self, key: str) -> Outcome | None:
+        """The earlier answer to this delivery, if still remembered."""
+        hit = self._seen.get(key)
+        if hit is None or time.monotonic() - hit[0] > self._ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        """Remember an answer."""
+        self._seen[key] = (time.monotonic(), outcome)
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+
+
+def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report:
+    """One raw alert, resolved against the tenant's inventory and fingerprinted."""
+    hint = raw.asset
+    asset = tenant.inventory.resolve(
+        name=hint.name,
+        hostnames=hint.hostnames,
+        ip_addresses=hint.ip_addresses,
+        instance_id=hint.instance_id,
+        resource_id=hint.resource_id,
+    )
+    signal = canonical_signal(raw.signal)
+    # The tool's own key, where it has one, follows the alert from firing to resolved even
+    # when the resolution carries nothing else (PagerDuty resolve, a CloudWatch OK).
+    fp = fingerprint(
+        company=tenant.name,
+        source=raw.source,
+        identity=f"key:{raw.key}" if raw.key else f"{asset.name}|{signal}",
+    )
+    labels = dict(raw.labels)
+    if raw.key:
+        labels.setdefault("tool_key", raw.key[:1024])
+    per_alert = None
+    if delivery:  # stable per alert of the delivery, whatever the order they came in (not
+        # the event time: a format may default it to the time of arrival)
+        per_alert = delivery_digest(f"{delivery}|{raw.key}|{raw.signal}|{asset.name}|{raw.state}")
+    return Report(
+        company=tenant.name,
+        fingerprint=fp,
+        source=raw.source,
+        asset=asset.name,
+        asset_known=asset.known,
+        signal=signal,
+        raw_signal=raw.signal,
+        severity=raw.severity,
+        state=raw.state,
+        occurred_at=raw.occurred_at,
+        message=raw.message,
+        labels=labels,
+        delivery=per_alert,
+    )
+
+
+class Ingestor:
+    """The shim's one path from request to Alert."""
+
+    def __init__(self, writer: AlertWriter, metrics: Metrics, *, timeout: float = 10.0) -> None:
+        self._writer = writer
+        self._metrics = metrics
+        self._timeout = timeout
+        self._recent = RecentDeliveries()
+
+    async def ingest(self, tenant: Tenant, parsed: Parsed, *, body: bytes, fmt: str) -> Outcome:
+        """Write the request's alerts; 503 (Problem) when the API server cannot take them."""
+        key = parsed.delivery_id or parsed.content_key or hashlib.sha256(body).hexdigest()
+        delivery = f"{tenant.name}|{fmt}|{key}"
+        earlier = self._recent.get(delivery)
+        if earlier is not None:
+            self._metrics.duplicates.labels(fmt).inc()
+            return Outcome(earlier.accepted, earlier.alerts, duplicate=True)
+        reports = [report_for(tenant, raw, delivery=delivery) for raw in parsed.alerts]
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(
+                self._writer.write(tenant.namespace, reports), timeout=self._timeout
+            )
+        except (UnavailableError, TimeoutError) as exc:
+            self._metrics.rejected.labels(fmt, "unavailable").inc()
+            raise unavailable(f"the alert store is unavailable, retry later ({exc})") from exc
+        self._metrics.write_latency.observe(time.perf_counter() - started)
+        self._metrics.accepted.labels(fmt).inc(len(reports))
+        outcome = Outcome(len(reports), tuple(sorted({f"al-{r.fingerprint}" for r in reports})))
+        self._recent.put(delivery, outcome)
+        return outcome

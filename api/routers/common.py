@@ -1,0 +1,68 @@
+"""What every format's endpoint does once its parser has run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from whisperer.api.deps import Caller
+from whisperer.api.formats.base import Ignored, Parsed, PayloadError
+from whisperer.api.problems import Problem
+from whisperer.api.state import ShimState
+from whisperer.operator.errors import ForbiddenError, InvalidError
+
+Parser = Callable[..., Parsed]
+
+ACCEPTED_EXAMPLE = {
+    "status": "accepted",
+    "accepted": 1,
+    "alerts": ["al-5f0c2a9e1b7d4c3a"],
+    "duplicate": False,
+}
+
+
+def parse_or_problem(
+    parse: Parser, payload: Any, *, caller: Caller, state: ShimState, fmt: str
+) -> Parsed | None:
+    """The parser's result; None for a valid request that carries no alert; 400 if bad."""
+    try:
+        return parse(payload, headers=caller.headers)
+    except PayloadError as exc:
+        state.metrics.rejected.labels(fmt, "malformed").inc()
+        raise Problem(400, "Bad Request", str(exc), field=exc.field) from exc
+    except Ignored as ignored:
+        reply = getattr(ignored, "reply", None)
+        return Parsed(alerts=(), reply=reply) if reply else None
+
+
+async def accept(
+    parsed: Parsed | None, *, caller: Caller, state: ShimState, fmt: str
+) -> JSONResponse:
+    """Write the alerts and answer 202 (or the sender's expected reply) once durable."""
+    if parsed is None:
+        return JSONResponse({"status": "ignored"}, status_code=200)
+    if not parsed.alerts:
+        return JSONResponse(parsed.reply or {"status": "ignored"}, status_code=202)
+    try:
+        outcome = await state.ingestor.ingest(caller.tenant, parsed, body=caller.body, fmt=fmt)
+    except InvalidError as exc:
+        state.metrics.rejected.labels(fmt, "unstorable").inc()
+        raise Problem(422, "Unprocessable Content", f"the alert cannot be stored: {exc}") from exc
+    except ForbiddenError as exc:  # the shim's own RBAC is wrong: an operator must fix it
+        raise Problem(
+            503,
+            "Service Unavailable",
+            "the shim may not write alerts",
+            headers={"Retry-After": "60"},
+        ) from exc
+    if outcome.duplicate:
+        state.metrics.duplicates.labels(fmt).inc()
+    body: Mapping[str, Any] = parsed.reply or {
+        "status": "accepted",
+        "accepted": outcome.accepted,
+        "alerts": list(outcome.alerts),
+        "duplicate": outcome.duplicate,
+    }
+    return JSONResponse(dict(body), status_code=202)

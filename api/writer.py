@@ -1,0 +1,114 @@
+"""Group commit: concurrent reports for one Alert share one API write, durable before we answer.
+
+Each (namespace, fingerprint) has at most one write in flight. Reports that arrive while it
+runs wait for the next one, which folds them all: a storm of one alert costs a write per
+round trip, not per report. Different fingerprints write in parallel (Kubernetes has no
+batch write). A compare-and-swap on resourceVersion keeps concurrent shims from losing
+counts; the deliveries recorded on the Alert keep redeliveries from counting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from whisperer.operator.errors import ConflictError, NotFoundError, UnavailableError
+from whisperer.operator.kube.aio import AsyncKube
+from whisperer.operator.services.alerts import Report, alert_name, fold, new_alert
+
+Key = tuple[str, str]  # namespace, fingerprint
+
+
+class AlertWriter:
+    """Folds reports into Alert resources; `write` returns once they are durable."""
+
+    def __init__(
+        self,
+        kube: AsyncKube,
+        *,
+        cache_size: int = 50_000,
+        on_write: Callable[[int], None] | None = None,
+    ) -> None:
+        self._kube = kube
+        self._pending: dict[Key, list[tuple[Report, asyncio.Future[None]]]] = {}
+        self._active: set[Key] = set()
+        self._known: OrderedDict[Key, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._cache_size = cache_size
+        self._on_write = on_write or (lambda _: None)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def write(self, namespace: str, reports: list[Report]) -> None:
+        """Fold every report into its Alert; raise if any could not be written."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for report in reports:
+            key = (namespace, report.fingerprint)
+            future: asyncio.Future[None] = loop.create_future()
+            self._pending.setdefault(key, []).append((report, future))
+            futures.append(future)
+            if key not in self._active:
+                self._active.add(key)
+                task = asyncio.create_task(self._drain(key))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        await asyncio.gather(*futures)
+
+    async def _drain(self, key: Key) -> None:
+        try:
+            while self._pending.get(key):
+                batch = self._pending.pop(key)
+                try:
+                    await self._commit(key, [report for report, _ in batch])
+                except Exception as exc:  # every waiter learns why
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self._active.discard(key)
+
+    def _remember(self, key: Key, obj: dict[str, Any]) -> None:
+        self._known[key] = (obj["metadata"]["resourceVersion"], obj["spec"])
+        self._known.move_to_end(key)
+        while len(self._known) > self._cache_size:
+            self._known.popitem(last=False)
+
+    async def _commit(self, key: Key, reports: list[Report]) -> None:
+        namespace, fingerprint = key
+        name = alert_name(fingerprint)
+        for _ in range(8):
+            known = self._known.get(key)
+            if known is None:
+                try:
+                    obj = await self._kube.get("alerts", name, namespace)
+                except NotFoundError:
+                    try:
+                        obj = await self._kube.create(
+                            "alerts", new_alert(reports, namespace), namespace
+                        )
+                    except ConflictError:
+                        continue  # someone created it meanwhile: fold into theirs
+                    self._on_write(len(reports))
+                    self._remember(key, obj)
+                    return
+                self._remember(key, obj)
+                known = self._known[key]
+            version, spec = known
+            update = fold(spec, reports)
+            if update is None:
+                return  # every report was a redelivery
+            patch = {"metadata": {"resourceVersion": version}, "spec": update}
+            try:
+                obj = await self._kube.patch("alerts", name, patch, namespace)
+            except (ConflictError, NotFoundError):
+                self._known.pop(key, None)
+                continue
+            self._on_write(len(reports))
+            self._remember(key, obj)
+            return
+        raise UnavailableError(f"alert {namespace}/{name} kept changing; retry", delay=1)
