@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from whisperer.api import health
 from whisperer.api.problems import Problem, problem_response
@@ -50,20 +51,40 @@ def create_app(state: ShimState | None = None) -> FastAPI:
     app.add_exception_handler(Problem, problem_response)
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    app.middleware("http")(_request_id)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
     return app
 
 
-async def _request_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    response = await call_next(request)
-    response.headers["X-Request-ID"] = request.state.request_id
-    return response
+class RequestIdMiddleware:
+    """Tags each request with an id (the sender's X-Request-ID or a new one) and echoes it.
+
+    Plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a stream copy per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        request_id = given.decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:

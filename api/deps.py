@@ -17,7 +17,7 @@ from whisperer.api.signatures import SignatureError, verify
 from whisperer.api.state import ShimState
 
 
-def get_state(request: Request) -> ShimState:
+async def get_state(request: Request) -> ShimState:
     """The application's state, made at startup."""
     state: ShimState = request.app.state.shim
     return state
@@ -65,6 +65,7 @@ class Caller:
     tenant: Tenant
     body: bytes
     headers: dict[str, str]
+    state: ShimState
 
 
 async def authenticate(request: Request, state: State) -> Caller:
@@ -120,7 +121,7 @@ async def authenticate(request: Request, state: State) -> Caller:
                 state.metrics.rejected.labels("any", "signature").inc()
                 raise Problem(401, "Unauthorized", f"signature refused: {final}") from final
             tenant = fresh
-    return Caller(tenant, body, headers)
+    return Caller(tenant, body, headers, state)
 
 
 Authenticated = Annotated[Caller, Depends(authenticate)]

@@ -28,7 +28,7 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
         metrics.api_writes.inc()
         metrics.batch_size.observe(folded)
 
-    writer = AlertWriter(akube, on_write=on_write)
+    writer = AlertWriter(akube, on_write=on_write, hot_linger=settings.hot_linger)
     return ShimState(
         settings=settings,
         kube=kube,

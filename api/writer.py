@@ -1,10 +1,12 @@
 """Group commit: concurrent reports for one Alert share one API write, durable before we answer.
 
 Each (namespace, fingerprint) has at most one write in flight. Reports that arrive while it
-runs wait for the next one, which folds them all: a storm of one alert costs a write per
-round trip, not per report. Different fingerprints write in parallel (Kubernetes has no
-batch write). A compare-and-swap on resourceVersion keeps concurrent shims from losing
-counts; the deliveries recorded on the Alert keep redeliveries from counting twice.
+runs wait for the next one, which folds them all, and a key that keeps receiving reports
+(a storm) is written at most once per `hot_linger`: a storm of one alert costs a few
+writes a second, not one per report, while a quiet key is written at once. Different
+fingerprints write in parallel (Kubernetes has no batch write). A compare-and-swap on
+resourceVersion keeps concurrent shims from losing counts; the deliveries recorded on the
+Alert keep redeliveries from counting twice.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ class AlertWriter:
         *,
         cache_size: int = 50_000,
         on_write: Callable[[int], None] | None = None,
+        hot_linger: float = 0.1,
     ) -> None:
         self._kube = kube
+        self._hot_linger = hot_linger
         self._pending: dict[Key, list[tuple[Report, asyncio.Future[None]]]] = {}
         self._active: set[Key] = set()
         self._known: OrderedDict[Key, tuple[str, dict[str, Any]]] = OrderedDict()
         self._cache_size = cache_size
         self._on_write = on_write or (lambda _: None)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_write: OrderedDict[Key, float] = OrderedDict()
 
     async def write(self, namespace: str, reports: list[Report]) -> None:
         """Fold every report into its Alert; raise if any could not be written."""
@@ -56,8 +61,19 @@ class AlertWriter:
         await asyncio.gather(*futures)
 
     async def _drain(self, key: Key) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._pending.get(key):
+                # A key written less than hot_linger ago is storming: its next round waits
+                # out the rest of that interval to gather more reports. A quiet key (and
+                # every key's first report) is written at once.
+                last = self._last_write.get(key)
+                if last is not None and (wait := last + self._hot_linger - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                self._last_write[key] = loop.time()
+                self._last_write.move_to_end(key)
+                while len(self._last_write) > self._cache_size:
+                    self._last_write.popitem(last=False)
                 batch = self._pending.pop(key)
                 try:
                     await self._commit(key, [report for report, _ in batch])

@@ -55,10 +55,11 @@ def parse(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
         alerts = tuple(_alert(item, at=path(ROOT, i)) for i, item in enumerate(payload))
     else:
         alerts = (_alert(payload, at=ROOT),)
+    delivery_id = header(headers, *DELIVERY_HEADERS)
     return Parsed(
         alerts=alerts,
-        delivery_id=header(headers, *DELIVERY_HEADERS),
-        content_key=digest(payload),
+        delivery_id=delivery_id,
+        content_key=None if delivery_id else digest(payload),
     )
 
 

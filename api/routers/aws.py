@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from whisperer.api.deps import Authenticated, State, decode
+from whisperer.api.deps import Authenticated, decode
 from whisperer.api.examples import request_body
 from whisperer.api.fetch import https_getter
 from whisperer.api.formats import cloudwatch, sns_signature
@@ -21,8 +21,9 @@ router = APIRouter(prefix="/v1/alerts", tags=["aws"])
 
 
 @router.post("/sns", status_code=202, openapi_extra=request_body("sns"))
-async def post_sns(caller: Authenticated, state: State) -> JSONResponse:
+async def post_sns(caller: Authenticated) -> JSONResponse:
     """An SNS HTTP(S) subscription: confirmations, CloudWatch alarm notifications."""
+    state = caller.state
     state.metrics.received.labels("sns").inc()
     payload = decode(caller)
     fetch = state.fetch or https_getter()
@@ -72,8 +73,9 @@ async def post_sns(caller: Authenticated, state: State) -> JSONResponse:
 
 
 @router.post("/eventbridge", status_code=202, openapi_extra=request_body("eventbridge"))
-async def post_eventbridge(caller: Authenticated, state: State) -> JSONResponse:
+async def post_eventbridge(caller: Authenticated) -> JSONResponse:
     """An EventBridge API destination delivering "CloudWatch Alarm State Change" events."""
+    state = caller.state
     state.metrics.received.labels("eventbridge").inc()
     parsed = parse_or_problem(
         cloudwatch.parse_eventbridge, decode(caller), caller=caller, state=state, fmt="eventbridge"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from whisperer.api.deps import Authenticated, State, decode
+from whisperer.api.deps import Authenticated, decode
 from whisperer.api.examples import request_body
 from whisperer.api.formats import azure
 from whisperer.api.routers.common import accept, parse_or_problem
@@ -14,8 +14,9 @@ router = APIRouter(prefix="/v1/alerts", tags=["azure"])
 
 
 @router.post("/azure", status_code=202, openapi_extra=request_body("azure"))
-async def post_azure(caller: Authenticated, state: State) -> JSONResponse:
+async def post_azure(caller: Authenticated) -> JSONResponse:
     """A Fired or Resolved alert in the common alert schema."""
+    state = caller.state
     state.metrics.received.labels("azure").inc()
     parsed = parse_or_problem(azure.parse, decode(caller), caller=caller, state=state, fmt="azure")
     return await accept(parsed, caller=caller, state=state, fmt="azure")

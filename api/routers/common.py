@@ -57,8 +57,6 @@ async def accept(
             "the shim may not write alerts",
             headers={"Retry-After": "60"},
         ) from exc
-    if outcome.duplicate:
-        state.metrics.duplicates.labels(fmt).inc()
     body: Mapping[str, Any] = parsed.reply or {
         "status": "accepted",
         "accepted": outcome.accepted,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from whisperer.api.deps import Authenticated, State, decode
+from whisperer.api.deps import Authenticated, decode
 from whisperer.api.examples import request_body
 from whisperer.api.formats import datadog
 from whisperer.api.routers.common import accept, parse_or_problem
@@ -14,8 +14,9 @@ router = APIRouter(prefix="/v1/alerts", tags=["datadog"])
 
 
 @router.post("/datadog", status_code=202, openapi_extra=request_body("datadog"))
-async def post_datadog(caller: Authenticated, state: State) -> JSONResponse:
+async def post_datadog(caller: Authenticated) -> JSONResponse:
     """A Datadog monitor notification (default or extended template)."""
+    state = caller.state
     state.metrics.received.labels("datadog").inc()
     parsed = parse_or_problem(
         datadog.parse, decode(caller, forms=True), caller=caller, state=state, fmt="datadog"

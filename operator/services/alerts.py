@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from whisperer.operator.models.v1alpha1 import API_VERSION
 DELIVERIES_KEPT = 20
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_signal(raw: str) -> str:
     """A stable, readable signal name from a tool's (until the taxonomy maps it)."""
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", raw.strip())
