@@ -66,6 +66,7 @@ class Caller:
     body: bytes
     headers: dict[str, str]
     state: ShimState
+    request_id: str = ""
 
 
 async def authenticate(request: Request, state: State) -> Caller:
@@ -121,7 +122,7 @@ async def authenticate(request: Request, state: State) -> Caller:
                 state.metrics.rejected.labels("any", "signature").inc()
                 raise Problem(401, "Unauthorized", f"signature refused: {final}") from final
             tenant = fresh
-    return Caller(tenant, body, headers, state)
+    return Caller(tenant, body, headers, state, getattr(request.state, "request_id", ""))
 
 
 Authenticated = Annotated[Caller, Depends(authenticate)]

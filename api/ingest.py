@@ -119,9 +119,10 @@ class Ingestor:
         reports = [report_for(tenant, raw, delivery=delivery) for raw in parsed.alerts]
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(
-                self._writer.write(tenant.namespace, reports), timeout=self._timeout
-            )
+            with self._metrics.in_flight.track_inprogress():
+                await asyncio.wait_for(
+                    self._writer.write(tenant.namespace, reports), timeout=self._timeout
+                )
         except (UnavailableError, TimeoutError) as exc:
             self._metrics.rejected.labels(fmt, "unavailable").inc()
             raise unavailable(f"the alert store is unavailable, retry later ({exc})") from exc

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 import uvicorn
 
 from whisperer.api.app import create_app
 from whisperer.api.ingest import Ingestor
+from whisperer.api.logs import configure as configure_logging
 from whisperer.api.metrics import Metrics
 from whisperer.api.registry import Registry
 from whisperer.api.state import Settings, ShimState
@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default=os.environ.get("WHISPERER_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(args.log_level)
     state = build_state(args.kubeconfig, Settings(write_timeout=args.write_timeout))
     uvicorn.run(
         create_app(state),

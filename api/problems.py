@@ -6,12 +6,14 @@ for what the sender should do: 503 with Retry-After whenever we could not take t
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("whisperer.api")
 
 
 class Problem(Exception):  # noqa: N818 - it is rendered, not raised to the user
@@ -52,4 +54,13 @@ async def problem_response(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["requestId"] = request_id
+    log.info(
+        "refused",
+        extra={
+            "request_id": request_id,
+            "status": exc.status,
+            "path": request.url.path,
+            "reason": exc.detail,
+        },
+    )
     return JSONResponse(body, status_code=exc.status, headers=exc.headers, media_type=PROBLEM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from whisperer.api.state import ShimState
 from whisperer.operator.errors import ForbiddenError, InvalidError
 
 Parser = Callable[..., Parsed]
+log = logging.getLogger("whisperer.api")
 
 ACCEPTED_EXAMPLE = {
     "status": "accepted",
@@ -57,6 +59,16 @@ async def accept(
             "the shim may not write alerts",
             headers={"Retry-After": "60"},
         ) from exc
+    log.info(
+        "accepted",
+        extra={
+            "company": caller.tenant.name,
+            "format": fmt,
+            "accepted": outcome.accepted,
+            "duplicate": outcome.duplicate,
+            "request_id": caller.request_id,
+        },
+    )
     body: Mapping[str, Any] = parsed.reply or {
         "status": "accepted",
         "accepted": outcome.accepted,
