@@ -16,10 +16,12 @@ from support.operator import run_operator
 
 from whisperer.operator.kube import KubeClient
 
-INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy", "webhook"}
+INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy", "webhook", "gitops"}
 
 # Sweep expired credentials every 2 s in tests (read when the handlers are imported).
 os.environ.setdefault("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "2")
+# Check GitSources every second (read when the handlers are imported).
+os.environ.setdefault("WHISPERER_GITSOURCE_TICK_SECONDS", "1")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

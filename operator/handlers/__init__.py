@@ -3,7 +3,8 @@
 from whisperer.operator.handlers import company as company
 from whisperer.operator.handlers import config as config
 from whisperer.operator.handlers import execution as execution
+from whisperer.operator.handlers import gitsource as gitsource
 from whisperer.operator.handlers import incident as incident
 from whisperer.operator.handlers import technician as technician
 
-__all__ = ["company", "config", "execution", "incident", "technician"]
+__all__ = ["company", "config", "execution", "gitsource", "incident", "technician"]

@@ -197,6 +197,40 @@ class KubeClient:
             else:
                 raise PermanentError(f"{what}: kind {kind} is not applied by the operator")
 
+    def apply_custom(self, plural: str, body: Body, *, field_manager: str) -> Body:
+        """Server-side apply of one of our objects, taking back fields others changed."""
+        meta = body["metadata"]
+        namespace = meta.get("namespace")
+        opts: dict[str, Any] = {
+            "field_manager": field_manager,
+            "force": True,
+            "_content_type": "application/apply-patch+yaml",
+        }
+        with translated_errors(f"apply {plural} {namespace or ''}/{meta['name']}"):
+            if namespace:
+                result = self._custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, meta["name"], body, **opts
+                )
+            else:
+                result = self._custom.patch_cluster_custom_object(
+                    GROUP, VERSION, plural, meta["name"], body, **opts
+                )
+        return cast(Body, result)
+
+    def delete_custom(self, plural: str, name: str, namespace: str | None = None) -> bool:
+        """Delete one of our objects; False when it was already gone."""
+        try:
+            with translated_errors(f"delete {plural} {namespace or ''}/{name}"):
+                if namespace:
+                    self._custom.delete_namespaced_custom_object(
+                        GROUP, VERSION, namespace, plural, name
+                    )
+                else:
+                    self._custom.delete_cluster_custom_object(GROUP, VERSION, plural, name)
+        except NotFoundError:
+            return False
+        return True
+
     def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete a built-in object; False when it was already gone."""
         rbac = client.RbacAuthorizationV1Api(self.api_client)

@@ -120,6 +120,11 @@ class GitSourceStatus(StatusBase):
     errors: list[FileError] = Field(
         default_factory=list, max_length=50, description="Per-file errors of the last attempt."
     )
+    last_handled_request: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The last alertwhisperer.io/reconcile-requested-at value acted on.",
+    )
 
 
 class GitSource(Resource):

@@ -1,0 +1,102 @@
+"""Fetch one revision of a config repo into a fresh directory, with credentials kept out of
+URLs, argv and error messages."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from git import GitCommandError, Repo
+from git.cmd import Git
+
+from whisperer.operator.errors import TemporaryError
+
+_SECRETISH = re.compile(r"(://)[^/@\s]+@")
+
+
+class FetchError(TemporaryError):
+    """The repository could not be reached or the revision not found (retry later)."""
+
+
+def _clean(text: str) -> str:
+    """An error message without credentials that might sit in a URL."""
+    return _SECRETISH.sub(r"\1***@", text).strip().splitlines()[-1][:500] if text else ""
+
+
+@contextmanager
+def _environment(
+    *, token: str | None, ssh_key: str | None
+) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """git -c options and environment for the credentials; the key file lives only here."""
+    options: list[str] = []
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+    with tempfile.TemporaryDirectory(prefix="whisperer-git-") as tmp:
+        if token:
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            options += ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
+        if ssh_key:
+            key = Path(tmp) / "key"
+            key.write_text(ssh_key if ssh_key.endswith("\n") else ssh_key + "\n")
+            key.chmod(stat.S_IRUSR | stat.S_IWUSR)
+            env["GIT_SSH_COMMAND"] = (
+                f"ssh -i {key} -o IdentitiesOnly=yes "
+                "-o StrictHostKeyChecking=accept-new -o BatchMode=yes"
+            )
+        yield options, env
+
+
+def remote_revision(
+    url: str, ref: str, *, token: str | None = None, ssh_key: str | None = None, timeout: float = 60
+) -> str:
+    """The commit a branch or tag points at, without fetching (git ls-remote)."""
+    if re.fullmatch(r"[0-9a-f]{40}", ref):
+        return ref
+    with _environment(token=token, ssh_key=ssh_key) as (options, env):
+        try:
+            out = Git().execute(
+                ["git", *options, "ls-remote", url, ref, f"{ref}^{{}}"],
+                env={**os.environ, **env},
+                kill_after_timeout=timeout,
+            )
+        except GitCommandError as exc:
+            raise FetchError(
+                f"cannot reach {_clean(url)}: {_clean(str(exc.stderr))}", delay=30
+            ) from exc
+    lines = [line.split() for line in str(out).splitlines() if line.strip()]
+    peeled = [sha for sha, name in lines if name.endswith("^{}")]
+    direct = [sha for sha, name in lines if not name.endswith("^{}")]
+    if not (peeled or direct):
+        raise FetchError(f"{_clean(url)} has no ref {ref!r}", delay=60)
+    return (peeled or direct)[0]
+
+
+def fetch(
+    url: str,
+    ref: str,
+    into: Path,
+    *,
+    token: str | None = None,
+    ssh_key: str | None = None,
+    timeout: float = 60,
+) -> str:
+    """Fetch `ref` (branch, tag or commit) of `url` into the empty folder `into`; return the
+    commit checked out."""
+    with _environment(token=token, ssh_key=ssh_key) as (options, env):
+        try:
+            repo = Repo.init(into)
+            with repo.git.custom_environment(**env):
+                repo.git.execute(
+                    ["git", *options, "fetch", "--depth", "1", url, ref], kill_after_timeout=timeout
+                )
+                repo.git.checkout("--detach", "FETCH_HEAD")
+            return str(repo.head.commit.hexsha)
+        except GitCommandError as exc:
+            raise FetchError(
+                f"cannot fetch {ref!r} from {_clean(url)}: {_clean(str(exc.stderr))}", delay=30
+            ) from exc

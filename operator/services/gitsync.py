@@ -1,0 +1,316 @@
+"""The git syncer's steps, in Flux's manner: fetch, build, validate, apply, prune, report.
+
+Each step fails with its own condition. Nothing is applied unless everything validated,
+and nothing is pruned after a failed fetch, build or validation, or down to nothing unless
+the GitSource allows it: a bad commit never takes a client's alerting down.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from whisperer.operator.errors import WhispererError
+from whisperer.operator.gitio import fetch
+from whisperer.operator.kube import KubeClient
+from whisperer.operator.models.v1alpha1 import API_VERSION, CONFIG_KINDS, GitSource, Resource
+
+FIELD_MANAGER = "alert-whisperer-gitops"
+ALLOWED = {k.info.kind: k for k in CONFIG_KINDS}
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why one document of one file was refused."""
+
+    file: str
+    document: int
+    message: str
+
+    def as_status(self) -> dict[str, Any]:
+        """The GitSource status form."""
+        return {"file": self.file, "document": self.document, "message": self.message[:4096]}
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One YAML document of the repo, parsed."""
+
+    file: str
+    index: int
+    body: Body
+    kind: type[Resource]
+
+    @property
+    def id(self) -> str:
+        """namespace_name_group_kind, as Flux writes inventory ids."""
+        meta = self.body["metadata"]
+        return f"{meta.get('namespace', '')}_{meta['name']}_alertwhisperer.io_{self.kind.info.kind}"
+
+
+class SyncStepError(WhispererError):
+    """A step failed; `reason` is the condition type, `errors` the per-file errors."""
+
+    def __init__(self, reason: str, message: str, errors: Iterable[FileError] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.errors = list(errors)
+        self.revision: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a sync did."""
+
+    revision: str
+    applied: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)
+    drifted: list[str] = field(default_factory=list)
+    inventory: list[dict[str, str]] = field(default_factory=list)
+
+
+def build(root: Path, path: str) -> list[Doc]:
+    """Every YAML document under `path` (subfolders, multi-document files); only config
+    kinds, never a Secret. All problems at once, each naming the file and document."""
+    base = (root / path).resolve()
+    if not base.is_relative_to(root.resolve()):
+        raise SyncStepError("BuildFailed", f"path {path!r} leaves the repository")
+    if not base.exists():
+        return []  # git keeps no empty folders: an emptied path is simply gone
+    docs: list[Doc] = []
+    errors: list[FileError] = []
+    for file in sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml")):
+        name = str(file.relative_to(root))
+        try:
+            loaded = list(yaml.safe_load_all(file.read_text()))
+        except yaml.YAMLError as exc:
+            errors.append(FileError(name, 0, f"invalid YAML: {exc}".replace("\n", " ")))
+            continue
+        for index, body in enumerate(loaded):
+            if body is None:
+                continue
+            if not isinstance(body, dict) or "kind" not in body:
+                errors.append(FileError(name, index, "not a Kubernetes object (no kind)"))
+                continue
+            kind = body.get("kind")
+            if kind == "Secret":
+                errors.append(
+                    FileError(
+                        name,
+                        index,
+                        "a Secret in git is refused: credentials "
+                        "never live in the repo in clear text",
+                    )
+                )
+            elif body.get("apiVersion") != API_VERSION or kind not in ALLOWED:
+                errors.append(
+                    FileError(
+                        name,
+                        index,
+                        f"{body.get('apiVersion')}/{kind} is not "
+                        f"a config kind ({', '.join(sorted(ALLOWED))})",
+                    )
+                )
+            else:
+                docs.append(Doc(name, index, body, ALLOWED[str(kind)]))
+    if errors:
+        raise SyncStepError("BuildFailed", f"{len(errors)} document(s) refused", errors)
+    return docs
+
+
+def validate(docs: list[Doc]) -> None:
+    """The models that generate the CRDs, then references across objects."""
+    errors: list[FileError] = []
+    models: dict[str, list[tuple[Doc, Any]]] = {}
+    for doc in docs:
+        try:
+            model = doc.kind.from_body(doc.body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            errors.append(FileError(doc.file, doc.index, f"{where}: {first['msg']}"))
+            continue
+        models.setdefault(doc.kind.info.kind, []).append((doc, model))
+    seen: dict[str, Doc] = {}
+    for doc in docs:
+        if doc.id in seen:
+            errors.append(
+                FileError(doc.file, doc.index, f"{doc.id} is also defined in {seen[doc.id].file}")
+            )
+        seen[doc.id] = doc
+    names = {kind: {m.metadata.name for _, m in items} for kind, items in models.items()}
+    for doc, company in models.get("Company", []):
+        if company.spec.sla_policy_ref.name not in names.get("SLAPolicy", set()):
+            errors.append(
+                FileError(
+                    doc.file,
+                    doc.index,
+                    "slaPolicyRef names SLAPolicy "
+                    f"{company.spec.sla_policy_ref.name!r}, which is not in "
+                    "the repository",
+                )
+            )
+    users: dict[str, str] = {}
+    for doc, tech in models.get("Technician", []):
+        for company in tech.spec.companies:
+            if company not in names.get("Company", set()):
+                errors.append(
+                    FileError(
+                        doc.file,
+                        doc.index,
+                        f"serves company {company!r}, which is not in the repository",
+                    )
+                )
+        if tech.spec.username in users:
+            errors.append(
+                FileError(
+                    doc.file,
+                    doc.index,
+                    f"username {tech.spec.username!r} is "
+                    f"also technician {users[tech.spec.username]!r}'s",
+                )
+            )
+        users[tech.spec.username] = tech.metadata.name
+    for doc, rule in models.get("RoutingRule", []):
+        for tech in rule.spec.preferred_technicians:
+            if tech not in names.get("Technician", set()):
+                errors.append(
+                    FileError(
+                        doc.file,
+                        doc.index,
+                        f"preferredTechnicians names {tech!r}, which is not in the repository",
+                    )
+                )
+        for company in rule.spec.match.companies:
+            if company not in names.get("Company", set()):
+                errors.append(
+                    FileError(
+                        doc.file,
+                        doc.index,
+                        f"match.companies names {company!r}, which is not in the repository",
+                    )
+                )
+    if errors:
+        raise SyncStepError("ValidationFailed", f"{len(errors)} document(s) invalid", errors)
+
+
+def _in_use(
+    kube: KubeClient, plural: str, name: str, namespace: str | None, remaining: list[Doc]
+) -> str | None:
+    """Why an object that left git must stay for now, or None."""
+    if plural == "slapolicies":
+        users = [
+            c["metadata"]["name"]
+            for c in kube.list("companies")
+            if c["spec"].get("slaPolicyRef", {}).get("name") == name
+        ]
+        if users:
+            return f"companies {', '.join(sorted(users))} still follow it"
+    if plural == "companies":
+        open_incidents = [
+            i
+            for i in kube.list("incidents", f"company-{name}")
+            if i.get("status", {}).get("phase") != "Resolved"
+        ]
+        if open_incidents:
+            return f"{len(open_incidents)} incident(s) still open"
+    if plural == "runbooks":
+        running = [
+            r
+            for r in kube.list("runbookexecutions")
+            if r["spec"]["runbookRef"]["name"] == name
+            and r.get("status", {}).get("phase") in ("Approved", "Running")
+        ]
+        if running:
+            return f"{len(running)} execution(s) still running it"
+    return None
+
+
+def apply_and_prune(
+    kube: KubeClient,
+    source: GitSource,
+    docs: list[Doc],
+    revision: str,
+    previous: list[dict[str, str]],
+) -> Outcome:
+    """Apply every document (server-side, taking back hand edits), then prune what left."""
+    outcome = Outcome(revision=revision)
+    for doc in docs:
+        plural = doc.kind.info.plural
+        meta = doc.body["metadata"]
+        namespace = meta.get("namespace") if doc.kind.info.namespaced else None
+        try:
+            live = kube.get(plural, meta["name"], namespace)
+        except WhispererError:
+            live = None
+        try:
+            applied = kube.apply_custom(plural, doc.body, field_manager=FIELD_MANAGER)
+        except WhispererError as exc:
+            raise SyncStepError(
+                "ApplyFailed",
+                f"{doc.file}[{doc.index}]: {exc}",
+                [FileError(doc.file, doc.index, str(exc))],
+            ) from exc
+        if live is not None and live.get("spec") != applied.get("spec"):
+            outcome.drifted.append(doc.id)
+        outcome.applied.append(doc.id)
+        outcome.inventory.append({"id": doc.id, "v": doc.body["apiVersion"].split("/")[-1]})
+    if not source.spec.prune:
+        return outcome
+    current = {d.id for d in docs}
+    for entry in previous:
+        if entry["id"] in current:
+            continue
+        namespace, name, _, kind = entry["id"].split("_", 3)
+        if kind not in ALLOWED:
+            continue
+        gone = ALLOWED[kind].info.plural
+        reason = _in_use(kube, gone, name, namespace or None, docs)
+        if reason:
+            outcome.kept[entry["id"]] = reason
+            outcome.inventory.append(entry)  # still ours: prune it once it is free
+            continue
+        try:
+            kube.delete_custom(gone, name, namespace or None)
+        except WhispererError as exc:
+            raise SyncStepError("PruneFailed", f"prune {entry['id']}: {exc}") from exc
+        outcome.pruned.append(entry["id"])
+    return outcome
+
+
+def sync(
+    kube: KubeClient,
+    source: GitSource,
+    *,
+    previous: list[dict[str, str]],
+    token: str | None = None,
+    ssh_key: str | None = None,
+) -> Outcome:
+    """fetch, build, validate, apply, prune; raises SyncStepError with the failing step."""
+    ref = source.spec.ref.commit or source.spec.ref.tag or source.spec.ref.branch or "main"
+    with tempfile.TemporaryDirectory(prefix="whisperer-gitsource-") as tmp:
+        try:
+            revision = fetch(source.spec.url, ref, Path(tmp), token=token, ssh_key=ssh_key)
+        except WhispererError as exc:
+            raise SyncStepError("FetchFailed", str(exc)) from exc
+        try:
+            docs = build(Path(tmp), source.spec.path)
+            validate(docs)
+            if not docs and previous and not source.spec.allow_empty:
+                raise SyncStepError(
+                    "BuildFailed",
+                    f"revision {revision[:12]} has no objects; "
+                    "refusing to prune everything (set spec.allowEmpty to allow it)",
+                )
+            return apply_and_prune(kube, source, docs, revision, previous)
+        except SyncStepError as failed:
+            failed.revision = revision
+            raise

@@ -1,0 +1,116 @@
+"""build and validate, the syncer's pure steps: every problem named by file and document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from support.cluster import REPO
+
+from whisperer.operator.services.gitsync import SyncStepError, build, validate
+
+
+def write(root: Path, name: str, text: str) -> None:
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(text)
+
+
+def test_the_example_config_repo_builds_and_validates() -> None:
+    docs = build(REPO, "manifests/config")
+    assert {d.kind.info.kind for d in docs} == {
+        "Company",
+        "SLAPolicy",
+        "RoutingRule",
+        "Technician",
+        "Silence",
+    }
+    validate(docs)
+    assert len({d.id for d in docs}) == len(docs)
+
+
+def test_multi_document_files_and_subfolders(tmp_path: Path) -> None:
+    policy = {
+        "apiVersion": "alertwhisperer.io/v1alpha1",
+        "kind": "SLAPolicy",
+        "metadata": {"name": "p"},
+        "spec": {
+            "targets": [{"severity": "low", "responseMinutes": 1, "resolutionMinutes": 2}],
+            "coverage": {"type": "24x7"},
+        },
+    }
+    write(
+        tmp_path,
+        "cfg/a/b/two.yaml",
+        yaml.safe_dump_all([policy, {**policy, "metadata": {"name": "q"}}]),
+    )
+    docs = build(tmp_path, "cfg")
+    assert [(d.file, d.index) for d in docs] == [("cfg/a/b/two.yaml", 0), ("cfg/a/b/two.yaml", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: [1", "invalid YAML"),
+        ("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", "a Secret in git is refused"),
+        ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "is not a config kind"),
+        ("- just\n- a list\n", "not a Kubernetes object"),
+    ],
+)
+def test_build_refuses_with_file_and_document(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path, "cfg/ok.yaml", "")
+    write(tmp_path, "cfg/bad.yaml", text)
+    with pytest.raises(SyncStepError) as info:
+        build(tmp_path, "cfg")
+    assert info.value.reason == "BuildFailed"
+    assert [(e.file, e.document) for e in info.value.errors] == [("cfg/bad.yaml", 0)]
+    assert message in info.value.errors[0].message
+
+
+def test_a_path_outside_the_repo_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SyncStepError, match="leaves the repository"):
+        build(tmp_path, "../elsewhere")
+
+
+def test_validate_names_every_dangling_reference(tmp_path: Path) -> None:
+    docs = [
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "Company",
+            "metadata": {"name": "c"},
+            "spec": {"displayName": "C", "slaPolicyRef": {"name": "missing"}},
+        },
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "Technician",
+            "metadata": {"name": "t"},
+            "spec": {
+                "username": "u",
+                "displayName": "T",
+                "email": "t@x.example",
+                "companies": ["ghost"],
+            },
+        },
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "Technician",
+            "metadata": {"name": "t2"},
+            "spec": {"username": "u", "displayName": "T2", "email": "t@x.example"},
+        },
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "RoutingRule",
+            "metadata": {"name": "r"},
+            "spec": {"order": 1, "preferredTechnicians": ["nobody"]},
+        },
+    ]
+    write(tmp_path, "cfg/all.yaml", yaml.safe_dump_all(docs))
+    with pytest.raises(SyncStepError) as info:
+        validate(build(tmp_path, "cfg"))
+    messages = sorted(e.message for e in info.value.errors)
+    assert info.value.reason == "ValidationFailed"
+    assert len(messages) == 4
+    assert any("'missing'" in m for m in messages)
+    assert any("'ghost'" in m for m in messages)
+    assert any("username 'u'" in m for m in messages)
+    assert any("'nobody'" in m for m in messages)
