@@ -4,7 +4,6 @@ URLs, argv and error messages."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 import stat
 import tempfile
@@ -13,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from git import GitCommandError, Repo
-from git.cmd import Git
 
 from whisperer.operator.errors import TemporaryError
 
@@ -49,31 +47,6 @@ def _environment(
                 "-o StrictHostKeyChecking=accept-new -o BatchMode=yes"
             )
         yield options, env
-
-
-def remote_revision(
-    url: str, ref: str, *, token: str | None = None, ssh_key: str | None = None, timeout: float = 60
-) -> str:
-    """The commit a branch or tag points at, without fetching (git ls-remote)."""
-    if re.fullmatch(r"[0-9a-f]{40}", ref):
-        return ref
-    with _environment(token=token, ssh_key=ssh_key) as (options, env):
-        try:
-            out = Git().execute(
-                ["git", *options, "ls-remote", url, ref, f"{ref}^{{}}"],
-                env={**os.environ, **env},
-                kill_after_timeout=timeout,
-            )
-        except GitCommandError as exc:
-            raise FetchError(
-                f"cannot reach {_clean(url)}: {_clean(str(exc.stderr))}", delay=30
-            ) from exc
-    lines = [line.split() for line in str(out).splitlines() if line.strip()]
-    peeled = [sha for sha, name in lines if name.endswith("^{}")]
-    direct = [sha for sha, name in lines if not name.endswith("^{}")]
-    if not (peeled or direct):
-        raise FetchError(f"{_clean(url)} has no ref {ref!r}", delay=60)
-    return (peeled or direct)[0]
 
 
 def fetch(
