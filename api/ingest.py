@@ -20,6 +20,7 @@ from whisperer.operator.services.alerts import (
     delivery_digest,
     fingerprint,
 )
+from whisperer.operator.services.signals import classify
 
 DEDUPE_SECONDS = 24 * 3600
 
@@ -67,7 +68,8 @@ def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report
         instance_id=hint.instance_id,
         resource_id=hint.resource_id,
     )
-    signal = canonical_signal(raw.signal)
+    signal = canonical_signal(raw.signal)  # the Alert's identity keeps the tool's own name
+    canonical = classify(raw.signal)  # correlation works on the taxonomy's
     # The tool's own key, where it has one, follows the alert from firing to resolved even
     # when the resolution carries nothing else (PagerDuty resolve, a CloudWatch OK).
     fp = fingerprint(
@@ -76,6 +78,7 @@ def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report
         identity=f"key:{raw.key}" if raw.key else f"{asset.name}|{signal}",
     )
     labels = dict(raw.labels)
+    labels.setdefault("signal_category", canonical.category)
     if raw.key:
         labels.setdefault("tool_key", raw.key[:1024])
     per_alert = None
@@ -88,7 +91,7 @@ def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report
         source=raw.source,
         asset=asset.name,
         asset_known=asset.known,
-        signal=signal,
+        signal=canonical.name,
         raw_signal=raw.signal,
         severity=raw.severity,
         state=raw.state,
@@ -119,10 +122,10 @@ class Ingestor:
         reports = [report_for(tenant, raw, delivery=delivery) for raw in parsed.alerts]
         started = time.perf_counter()
         try:
+            # asyncio.timeout, not wait_for: no extra task per request.
             with self._metrics.in_flight.track_inprogress():
-                await asyncio.wait_for(
-                    self._writer.write(tenant.namespace, reports), timeout=self._timeout
-                )
+                async with asyncio.timeout(self._timeout):
+                    await self._writer.write(tenant.namespace, reports)
         except (UnavailableError, TimeoutError) as exc:
             self._metrics.rejected.labels(fmt, "unavailable").inc()
             raise unavailable(f"the alert store is unavailable, retry later ({exc})") from exc

@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-import whisperer.operator.handlers  # noqa: F401  (registers the handlers)
+import whisperer.operator.handlers
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.models.v1alpha1 import GROUP
 
@@ -41,6 +41,7 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Kopf calls this before it starts watching: settings, and the clients handlers use."""
     configure(settings)
     memo.kube = KubeClient.from_kubeconfig()
+    whisperer.operator.handlers.correlation.startup(memo)
 
 
 @kopf.on.cleanup()

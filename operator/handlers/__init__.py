@@ -2,9 +2,18 @@
 
 from whisperer.operator.handlers import company as company
 from whisperer.operator.handlers import config as config
+from whisperer.operator.handlers import correlation as correlation
 from whisperer.operator.handlers import execution as execution
 from whisperer.operator.handlers import gitsource as gitsource
 from whisperer.operator.handlers import incident as incident
 from whisperer.operator.handlers import technician as technician
 
-__all__ = ["company", "config", "execution", "gitsource", "incident", "technician"]
+__all__ = [
+    "company",
+    "config",
+    "correlation",
+    "execution",
+    "gitsource",
+    "incident",
+    "technician",
+]

@@ -6,13 +6,16 @@ API server, so reconciling a thousand objects costs no extra requests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import kopf
 
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 from whisperer.operator.services.conditions import set_condition
+from whisperer.operator.services.durations import parse_duration
 from whisperer.operator.services.readiness import READY, Verdict
 
 
@@ -28,6 +31,9 @@ class CompanyFacts:
 
     admins: tuple[str, ...]
     auto_run_low_risk: bool
+    window: timedelta = timedelta(minutes=15)
+    depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    critical: frozenset[str] = frozenset()
 
 
 @kopf.index(GROUP, VERSION, "companies")
@@ -37,10 +43,14 @@ def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict
     if meta.get("deletionTimestamp"):
         return {}
     remediation = spec.get("remediation") or {}
+    assets = spec.get("assets") or []
     return {
         name: CompanyFacts(
             admins=tuple(spec.get("admins", [])),
             auto_run_low_risk=bool(remediation.get("autoRunLowRisk", False)),
+            window=parse_duration((spec.get("incidents") or {}).get("aggregationWindow", "15m")),
+            depends_on={a["name"]: tuple(a.get("dependsOn") or []) for a in assets},
+            critical=frozenset(a["name"] for a in assets if a.get("critical")),
         )
     }
 

@@ -99,6 +99,8 @@ class AlertSummary(Schema):
     refs: list[AlertRef] = Field(
         default_factory=list, max_length=50, description="Up to 50 of the alerts."
     )
+    first_at: datetime | None = Field(default=None, description="Event time of the first.")
+    last_at: datetime | None = Field(default=None, description="Event time of the latest.")
 
 
 class RootCause(Schema):

@@ -1,0 +1,189 @@
+"""Correlation: which open incident an alert belongs to, decided in memory.
+
+An alert joins an open incident of its company when they share the aggregation key (asset
+and canonical signal) within the window, on event time; or when the topology says the
+incident's cause explains it (an `availability` problem of an asset it depends on, directly
+or through others). Otherwise it opens an incident. Same problem, several tools: the
+incident is multi-source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+REFS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What correlation needs to know of one alert."""
+
+    company: str
+    name: str
+    asset: str
+    signal: str
+    category: str
+    severity: str
+    source: str
+    at: datetime
+
+
+@dataclass
+class OpenIncident:
+    """What correlation remembers of one open incident."""
+
+    name: str
+    company: str
+    key: str
+    cause_asset: str
+    cause_signal: str
+    cause_category: str
+    first_at: datetime
+    last_at: datetime
+    sources: set[str] = field(default_factory=set)
+    assets: set[str] = field(default_factory=set)
+    alerts: set[str] = field(default_factory=set)
+    severity: str = "info"
+    pattern: str = "single"
+    refs: list[dict[str, str]] = field(default_factory=list)
+    """The latest alerts, as the incident's status lists them (bounded)."""
+
+    def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
+        """Record that an alert joined."""
+        ref = {
+            "name": facts.name,
+            "asset": facts.asset,
+            "signal": facts.signal,
+            "source": facts.source,
+        }
+        kept = [r for r in self.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :]
+        self.refs = [*kept, ref]
+        self.first_at = min(self.first_at, facts.at)
+        self.last_at = max(self.last_at, facts.at)
+        self.sources.add(facts.source)
+        self.assets.add(facts.asset)
+        self.alerts.add(facts.name)
+        if SEVERITY_RANK.get(facts.severity, 0) > SEVERITY_RANK.get(self.severity, 0):
+            self.severity = facts.severity
+        if pattern:
+            self.pattern = pattern
+        elif len(self.sources) > 1 and self.pattern == "single":
+            self.pattern = "multi-source"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Join `incident` (or open a new one when `new`), and why."""
+
+    incident: str
+    new: bool
+    reason: str
+    pattern: str
+
+
+def aggregation_key(asset: str, signal: str) -> str:
+    """What alerts of one problem share."""
+    return f"{asset}|{signal}"
+
+
+def upstream_of(asset: str, depends_on: Mapping[str, Iterable[str]]) -> set[str]:
+    """Everything an asset depends on, transitively (cycles tolerated)."""
+    seen: set[str] = set()
+    todo = list(depends_on.get(asset, ()))
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(depends_on.get(current, ()))
+    return seen
+
+
+def priority(
+    *, severity: str, critical_asset: bool, alerts: int, multi_source: bool
+) -> tuple[int, str]:
+    """A score 0..100 and P1..P5: severity counts most, then a critical asset, more
+    tools seeing it, and more alerts (up to 10)."""
+    score = SEVERITY_RANK.get(severity, 0) * 15 + (20 if critical_asset else 0)
+    score += (10 if multi_source else 0) + min(alerts, 10)
+    score = min(score, 100)
+    for threshold, name in ((75, "P1"), (55, "P2"), (35, "P3"), (15, "P4")):
+        if score >= threshold:
+            return score, name
+    return score, "P5"
+
+
+class Correlator:
+    """Open incidents per company, and the decision for each alert."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, dict[str, OpenIncident]] = {}
+
+    def remember(self, incident: OpenIncident) -> None:
+        """Add (or replace) an open incident, e.g. when the operator starts."""
+        self._open.setdefault(incident.company, {})[incident.name] = incident
+
+    def forget(self, company: str, name: str) -> None:
+        """An incident resolved or went away."""
+        self._open.get(company, {}).pop(name, None)
+
+    def open_incidents(self, company: str) -> list[OpenIncident]:
+        """The company's open incidents."""
+        return list(self._open.get(company, {}).values())
+
+    def decide(
+        self,
+        facts: AlertFacts,
+        *,
+        new_name: str,
+        window: timedelta,
+        depends_on: Mapping[str, Iterable[str]],
+    ) -> Decision:
+        """Where the alert goes (the company's window and topology given); remembered."""
+
+        def within(incident: OpenIncident) -> bool:
+            return incident.first_at - window <= facts.at <= incident.last_at + window
+
+        candidates = self._open.get(facts.company, {})
+        for incident in candidates.values():
+            if facts.name in incident.alerts:
+                return Decision(incident.name, False, "already correlated", incident.pattern)
+        key = aggregation_key(facts.asset, facts.signal)
+        same = [i for i in candidates.values() if i.key == key and within(i)]
+        if same:
+            incident = min(same, key=lambda i: i.first_at)
+            incident.fold(facts)
+            return Decision(
+                incident.name, False, f"same asset and signal ({key})", incident.pattern
+            )
+        upstream = upstream_of(facts.asset, depends_on)
+        causes = [
+            i
+            for i in candidates.values()
+            if i.cause_category == "availability" and i.cause_asset in upstream and within(i)
+        ]
+        if causes:
+            incident = min(causes, key=lambda i: i.first_at)
+            incident.fold(facts, pattern="cascade")
+            return Decision(
+                incident.name,
+                False,
+                f"{facts.asset} depends on "
+                f"{incident.cause_asset}, which has {incident.cause_signal}",
+                "cascade",
+            )
+        incident = OpenIncident(
+            name=new_name,
+            company=facts.company,
+            key=key,
+            cause_asset=facts.asset,
+            cause_signal=facts.signal,
+            cause_category=facts.category,
+            first_at=facts.at,
+            last_at=facts.at,
+        )
+        incident.fold(facts)
+        self.remember(incident)
+        return Decision(incident.name, True, "a new problem", incident.pattern)

@@ -1,0 +1,282 @@
+"""The operator turns Alert resources into Incidents against the real API server: one
+incident per real problem, whichever tool saw it, with the cause when topology explains it,
+and nothing lost or doubled across a restart."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from support.cluster import Cluster, wait_for
+from support.operator import run_operator
+
+from whisperer.operator.kube import KubeClient
+from whisperer.operator.services.signals import classify
+
+API = "alertwhisperer.io/v1alpha1"
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def operator_kubeconfig(cluster: Cluster) -> Path:
+    return cluster.identity("operator") if cluster.kubeconfig_dir else cluster.kubeconfig
+
+
+@pytest.fixture
+def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
+    """A company with a small topology: db01 <- app01 <- web01, and mail01 alone."""
+    name = f"corr-{uuid.uuid4().hex[:6]}"
+    admin.create(
+        "companies",
+        {
+            "apiVersion": API,
+            "kind": "Company",
+            "metadata": {"name": name},
+            "spec": {
+                "displayName": name,
+                "slaPolicyRef": {"name": "x"},
+                "deletionPolicy": "Delete",
+                "assets": [
+                    {"name": "db01", "critical": True},
+                    {"name": "app01", "dependsOn": ["db01"]},
+                    {"name": "web01", "dependsOn": ["app01"]},
+                    {"name": "mail01"},
+                ],
+            },
+        },
+    )
+    yield name
+    with contextlib.suppress(client.ApiException):
+        client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
+            "alertwhisperer.io", "v1alpha1", "companies", name
+        )
+
+
+def alert(
+    admin: KubeClient,
+    company: str,
+    *,
+    asset: str,
+    raw: str,
+    source: str,
+    minutes: float = 0,
+    severity: str = "high",
+) -> str:
+    signal = classify(raw)
+    fp = hashlib.sha256(f"{company}{asset}{raw}{source}".encode()).hexdigest()[:16]
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ns = f"company-{company}"
+    admin.create(
+        "alerts",
+        {
+            "apiVersion": API,
+            "kind": "Alert",
+            "metadata": {"name": f"al-{fp}", "namespace": ns},
+            "spec": {
+                "fingerprint": fp,
+                "source": source,
+                "asset": {"name": asset, "known": True},
+                "signal": signal.name,
+                "rawSignal": raw,
+                "severity": severity,
+                "state": "firing",
+                "labels": {"signal_category": signal.category},
+                "firstSeen": at,
+                "lastSeen": at,
+            },
+        },
+        ns,
+    )
+    return f"al-{fp}"
+
+
+def incident_of(admin: KubeClient, company: str, name: str) -> str:
+    ref = wait_for(
+        lambda: (
+            admin.get("alerts", name, f"company-{company}").get("status", {}).get("incidentRef")
+        ),
+        timeout=30,
+        what=f"{name} to be correlated",
+    )
+    return str(ref["name"])
+
+
+def incidents(admin: KubeClient, company: str) -> list[dict[str, Any]]:
+    return admin.list("incidents", f"company-{company}")
+
+
+def wait_namespace(admin: KubeClient, company: str) -> None:
+    wait_for(
+        lambda: admin.get("companies", company).get("status", {}).get("namespace"),
+        timeout=30,
+        what="the company namespace",
+    )
+
+
+def test_the_same_problem_from_three_tools_is_one_multi_source_incident(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        names = [
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="NodeFilesystemAlmostOutOfSpace",
+                source="alertmanager",
+            ),
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="Disk space low on db01",
+                source="datadog",
+                minutes=2,
+            ),
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="Free disk space is less than 10% on volume /",
+                source="zabbix",
+                minutes=3,
+                severity="critical",
+            ),
+        ]
+        refs = {incident_of(admin, company, n) for n in names}
+        assert len(refs) == 1
+        status = wait_for(
+            lambda: (
+                (
+                    s := admin.get(
+                        "incidents", refs.pop() if False else next(iter(refs)), f"company-{company}"
+                    ).get("status", {})
+                )
+                .get("alerts", {})
+                .get("count")
+                == 3
+                and s
+            ),
+            what="three alerts on the incident",
+        )
+    assert status["pattern"] == "multi-source"
+    assert status["alerts"]["sources"] == ["alertmanager", "datadog", "zabbix"]
+    assert status["severity"] == "critical"
+    assert status["priority"] == "P1"  # critical, on a critical asset, seen by three tools
+    assert status["rootCause"]["asset"] == "db01"
+
+
+def test_host_down_and_its_dependants_are_one_incident_with_the_host_as_cause(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        down = alert(
+            admin,
+            company,
+            asset="db01",
+            raw="InstanceDown",
+            source="alertmanager",
+            severity="critical",
+        )
+        cause = incident_of(admin, company, down)
+        dependants = [
+            alert(admin, company, asset=asset, raw=raw, source="datadog", minutes=i)
+            for i, (asset, raw) in enumerate(
+                [
+                    ("app01", "HTTP 5xx above 5%"),
+                    ("app01", "Latency p99 above 2s"),
+                    ("web01", "Response time high"),
+                    ("web01", "Probe failed"),
+                    ("app01", "Queue backlog growing"),
+                ],
+                start=1,
+            )
+        ]
+        assert {incident_of(admin, company, n) for n in dependants} == {cause}
+        unrelated = alert(
+            admin, company, asset="mail01", raw="CPUUtilization", source="cloudwatch", minutes=2
+        )
+        assert incident_of(admin, company, unrelated) != cause
+        status = wait_for(
+            lambda: (
+                (s := admin.get("incidents", cause, f"company-{company}").get("status", {}))
+                .get("alerts", {})
+                .get("count")
+                == 6
+                and s
+            ),
+            what="six alerts on the host's incident",
+        )
+    assert status["pattern"] == "cascade"
+    assert status["rootCause"] == {
+        **status["rootCause"],
+        "asset": "db01",
+        "signal": "host-down",
+        "decidedBy": "topology",
+    }
+    assert len(incidents(admin, company)) == 2
+
+
+def test_an_alert_after_the_window_opens_a_new_incident(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        first = alert(admin, company, asset="mail01", raw="CPUUtilization", source="cloudwatch")
+        again = alert(
+            admin, company, asset="mail01", raw="High CPU load", source="zabbix", minutes=10
+        )
+        later = alert(
+            admin,
+            company,
+            asset="mail01",
+            raw="cpu usage above 95%",
+            source="datadog",
+            minutes=10 + 16,
+        )
+        assert incident_of(admin, company, first) == incident_of(admin, company, again)
+        assert incident_of(admin, company, later) != incident_of(admin, company, first)
+
+
+def test_a_restart_in_the_middle_of_a_stream_loses_and_duplicates_nothing(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    kubeconfig = operator_kubeconfig(cluster)
+    tools = ["alertmanager", "datadog", "zabbix", "grafana", "generic", "pagerduty"]
+    with run_operator(kubeconfig):
+        wait_namespace(admin, company)
+        before = [
+            alert(admin, company, asset="db01", raw="disk full", source=s, minutes=i)
+            for i, s in enumerate(tools[:3])
+        ]
+        for name in before:
+            incident_of(admin, company, name)
+    # Alerts keep arriving while the operator is down.
+    during = [
+        alert(admin, company, asset="db01", raw="disk full", source=s, minutes=3 + i)
+        for i, s in enumerate(tools[3:])
+    ]
+    with run_operator(kubeconfig):
+        refs = {incident_of(admin, company, n) for n in before + during}
+        assert len(refs) == 1
+        name = next(iter(refs))
+        status = wait_for(
+            lambda: (
+                (s := admin.get("incidents", name, f"company-{company}").get("status", {}))
+                .get("alerts", {})
+                .get("count")
+                == 6
+                and s
+            ),
+            what="all six alerts on one incident",
+        )
+    assert len(incidents(admin, company)) == 1
+    assert sorted(r["name"] for r in status["alerts"]["refs"]) == sorted(before + during)

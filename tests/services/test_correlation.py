@@ -1,0 +1,114 @@
+"""Correlation decisions, in memory, on event time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from whisperer.operator.services.correlation import AlertFacts, Correlator, priority
+
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=15)
+TOPOLOGY = {"web01": ("app01",), "app01": ("db01",), "db01": ()}
+
+
+def facts(
+    name: str,
+    *,
+    asset: str = "db01",
+    signal: str = "disk-space-low",
+    category: str = "storage",
+    source: str = "alertmanager",
+    minutes: float = 0,
+    severity: str = "high",
+) -> AlertFacts:
+    return AlertFacts(
+        company="acme",
+        name=name,
+        asset=asset,
+        signal=signal,
+        category=category,
+        severity=severity,
+        source=source,
+        at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def decide(c: Correlator, f: AlertFacts) -> tuple[str, bool, str]:
+    d = c.decide(f, new_name=f"inc-{f.name}", window=WINDOW, depends_on=TOPOLOGY)
+    return d.incident, d.new, d.pattern
+
+
+def test_the_same_problem_from_three_tools_is_one_multi_source_incident() -> None:
+    c = Correlator()
+    assert decide(c, facts("a")) == ("inc-a", True, "single")
+    assert decide(c, facts("b", source="datadog", minutes=2))[:2] == ("inc-a", False)
+    assert decide(c, facts("c", source="zabbix", minutes=3)) == ("inc-a", False, "multi-source")
+    (incident,) = c.open_incidents("acme")
+    assert incident.sources == {"alertmanager", "datadog", "zabbix"}
+
+
+def test_an_alert_after_the_window_opens_a_new_incident() -> None:
+    c = Correlator()
+    decide(c, facts("a"))
+    assert decide(c, facts("b", minutes=14))[0] == "inc-a"
+    assert decide(c, facts("late", minutes=14 + 16)) == ("inc-late", True, "single")
+
+
+def test_a_late_delivery_lands_in_the_incident_of_its_event_time() -> None:
+    c = Correlator()
+    decide(c, facts("a", minutes=30))
+    assert decide(c, facts("early", minutes=20))[0] == "inc-a"  # arrived later, happened earlier
+
+
+def test_host_down_takes_what_depends_on_it_transitively() -> None:
+    c = Correlator()
+    assert decide(c, facts("down", signal="host-down", category="availability"))[1] is True
+    assert decide(
+        c, facts("app", asset="app01", signal="http-error-rate", category="application", minutes=1)
+    ) == ("inc-down", False, "cascade")
+    assert (
+        decide(
+            c, facts("web", asset="web01", signal="latency-high", category="application", minutes=2)
+        )[0]
+        == "inc-down"
+    )
+    # Something on a host that does not depend on db01 is its own problem.
+    assert (
+        decide(c, facts("other", asset="mail01", signal="cpu-high", category="compute", minutes=2))[
+            1
+        ]
+        is True
+    )
+
+
+def test_a_non_availability_problem_does_not_absorb_dependants() -> None:
+    c = Correlator()
+    decide(c, facts("disk"))
+    assert (
+        decide(
+            c,
+            facts(
+                "app", asset="app01", signal="http-error-rate", category="application", minutes=1
+            ),
+        )[1]
+        is True
+    )
+
+
+def test_the_same_alert_twice_is_one_decision() -> None:
+    c = Correlator()
+    first = decide(c, facts("a"))
+    assert decide(c, facts("a", minutes=1))[0] == first[0]
+    assert len(c.open_incidents("acme")[0].alerts) == 1
+
+
+def test_priority_rises_with_severity_criticality_and_sources() -> None:
+    assert priority(severity="critical", critical_asset=True, alerts=3, multi_source=True) == (
+        93,
+        "P1",
+    )
+    assert priority(severity="high", critical_asset=False, alerts=1, multi_source=False)[1] == "P3"
+    assert priority(severity="info", critical_asset=False, alerts=1, multi_source=False)[1] == "P5"
+    low, _ = priority(severity="medium", critical_asset=False, alerts=1, multi_source=False)
+    high, _ = priority(severity="medium", critical_asset=True, alerts=1, multi_source=False)
+    assert high > low
