@@ -13,15 +13,8 @@ from typing import Any, cast
 
 import aiohttp
 
-from whisperer.operator.errors import (
-    ConflictError,
-    ForbiddenError,
-    InvalidError,
-    NotFoundError,
-    PermanentError,
-    UnavailableError,
-)
-from whisperer.operator.kube.client import Connection, load_connection
+from whisperer.operator.errors import UnavailableError
+from whisperer.operator.kube.client import Connection, error_for_status, load_connection
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
 Body = dict[str, Any]
@@ -33,18 +26,7 @@ def _error(status: int, what: str, text: str) -> Exception:
         message = str(json.loads(text).get("message") or text)
     except ValueError:
         message = text[:500]
-    message = f"{what}: {message}"
-    if status == 404:
-        return NotFoundError(message)
-    if status in (401, 403):
-        return ForbiddenError(message)
-    if status in (400, 422):
-        return InvalidError(message)
-    if status == 409:
-        return ConflictError(message, delay=0.1)
-    if status in (429, 500, 502, 503, 504):
-        return UnavailableError(message, delay=5)
-    return PermanentError(message)
+    return error_for_status(status, f"{what}: {message}")
 
 
 class AsyncKube:

@@ -25,6 +25,7 @@ from whisperer.operator.errors import (
     NotFoundError,
     PermanentError,
     UnavailableError,
+    WhispererError,
 )
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
@@ -82,24 +83,28 @@ def _message(exc: ApiException) -> str:
     return str(status.get("message") or exc.reason)
 
 
+def error_for_status(status: int, message: str) -> WhispererError:
+    """Our error for an API server answer: the one mapping both clients use."""
+    if status == 404:
+        return NotFoundError(message)
+    if status in (401, 403):
+        return ForbiddenError(message)
+    if status in (400, 422):
+        return InvalidError(message)
+    if status == 409:
+        return ConflictError(message, delay=1)
+    if status in (0, 429, 500, 502, 503, 504):
+        return UnavailableError(message, delay=5)
+    return PermanentError(message)
+
+
 @contextmanager
 def translated_errors(what: str) -> Iterator[None]:
     """Re-raise the client's errors as ours, keeping the API server's own message."""
     try:
         yield
     except ApiException as exc:
-        message = f"{what}: {_message(exc)}"
-        if exc.status == 404:
-            raise NotFoundError(message) from exc
-        if exc.status in (401, 403):
-            raise ForbiddenError(message) from exc
-        if exc.status in (400, 422):
-            raise InvalidError(message) from exc
-        if exc.status == 409:
-            raise ConflictError(message, delay=1) from exc
-        if exc.status in (429, 500, 502, 503, 504) or exc.status == 0:
-            raise UnavailableError(message, delay=5) from exc
-        raise PermanentError(message) from exc
+        raise error_for_status(int(exc.status or 0), f"{what}: {_message(exc)}") from exc
     except (HTTPError, OSError) as exc:
         raise UnavailableError(f"{what}: the API server did not answer: {exc}", delay=5) from exc
 

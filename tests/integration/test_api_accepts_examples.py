@@ -18,8 +18,15 @@ EXAMPLES = load_documents(REPO / "manifests" / "examples")
 def test_example_config_repo_applies_cleanly(cluster: Cluster, admin: KubeClient) -> None:
     """The whole config repo applies with kubectl, server-side, and reads back as applied."""
     for folder in ("manifests/config", "runbooks"):
+        # Forced: after `make run` the git syncer's field manager owns these objects.
         kubectl(
-            "apply", "--server-side", "-R", "-f", str(REPO / folder), kubeconfig=cluster.kubeconfig
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-R",
+            "-f",
+            str(REPO / folder),
+            kubeconfig=cluster.kubeconfig,
         )
     for doc in CONFIG:
         kind = KINDS_BY_NAME[doc["kind"]]
