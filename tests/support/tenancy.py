@@ -129,7 +129,33 @@ def policies_in_force(clients: dict[str, KubeClient], admin: KubeClient) -> None
             )
             return False
 
-        wait_for(refused, timeout=60, interval=0.5, what="the admission policies to take effect")
+        wait_for(refused, timeout=60, interval=0.5, what="the incident policy to take effect")
+        run = {
+            "apiVersion": API,
+            "kind": "RunbookExecution",
+            "metadata": {"name": "probe-run"},
+            "spec": {
+                "runbookRef": {"name": "any"},
+                "targets": ["web01"],
+                "requestedBy": "someone-else@example",
+            },
+        }
+
+        def request_refused() -> bool:
+            try:
+                custom(clients["technician"]).create_namespaced_custom_object(
+                    GROUP, VERSION, ns, "runbookexecutions", run
+                )
+            except client.ApiException as exc:
+                return exc.status == 403 and "requestedBy must be" in (exc.body or "")
+            custom(admin).delete_namespaced_custom_object(
+                GROUP, VERSION, ns, "runbookexecutions", "probe-run"
+            )
+            return False
+
+        wait_for(
+            request_refused, timeout=60, interval=0.5, what="the run request policy to take effect"
+        )
     finally:
         client.CoreV1Api(admin.api_client).delete_namespace(ns)
 

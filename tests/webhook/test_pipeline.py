@@ -322,3 +322,32 @@ def test_metrics_are_exported(hooks: Any) -> None:
 async def _text(url: str) -> str:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return await response.text()
+
+
+def test_a_suspended_company_is_refused_with_403(hooks: Any, admin: KubeClient) -> None:
+    from kubernetes import client
+
+    api = client.CustomObjectsApi(admin.api_client)
+    api.patch_cluster_custom_object(
+        "alertwhisperer.io", "v1alpha1", "companies", hooks.company, {"spec": {"suspended": True}}
+    )
+    try:
+        _, problem, _ = wait_for(
+            lambda: (r := post(hooks, "/v1/alerts/generic", generic()))[0] == 403 and r,
+            timeout=20,
+            what="the suspension to reach the shim",
+        )
+        assert f"company {hooks.company} is suspended" in problem["detail"]
+    finally:
+        api.patch_cluster_custom_object(
+            "alertwhisperer.io",
+            "v1alpha1",
+            "companies",
+            hooks.company,
+            {"spec": {"suspended": False}},
+        )
+    wait_for(
+        lambda: post(hooks, "/v1/alerts/generic", generic())[0] == 202,
+        timeout=20,
+        what="the company to be accepted again",
+    )
