@@ -6,14 +6,22 @@ import argparse
 import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from whisperer.operator.errors import ForbiddenError, UnavailableError, WhispererError
+from whisperer.operator.errors import (
+    ForbiddenError,
+    NotFoundError,
+    UnavailableError,
+    WhispererError,
+)
 from whisperer.operator.kube import KubeClient
+from whisperer.operator.services import configdiff, gitsync
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FORBIDDEN, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+EXIT_INVALID = 5
 
 
 def _package_version() -> str:
@@ -49,6 +57,55 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def run_diff(kube: KubeClient, path: str, *, source: str | None, output: str) -> int:
+    """`kubectl whisper diff`: exit 1 when applying would change something."""
+    folder = Path(path).resolve()
+    try:
+        docs = gitsync.build(folder, ".")
+        gitsync.validate(docs)
+    except gitsync.SyncStepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error.file}[{error.document}]: {error.message}", file=sys.stderr)
+        return EXIT_INVALID
+    inventory: list[str] = []
+    if source:
+        namespace, _, name = source.partition("/")
+        status = kube.get("gitsources", name, namespace).get("status") or {}
+        inventory = [entry["id"] for entry in status.get("inventory") or []]
+    live: dict[str, Any] = {}
+    for doc in docs:
+        meta = doc.body["metadata"]
+        namespace_ = meta.get("namespace") if doc.kind.info.namespaced else None
+        try:
+            live[doc.id] = kube.get(doc.kind.info.plural, meta["name"], namespace_)
+        except NotFoundError:
+            live[doc.id] = None
+    result = configdiff.plan(docs, live, inventory)
+    data = {
+        "changes": [
+            {
+                "action": c.action,
+                "id": c.id,
+                "fields": [
+                    {"path": f.path, "before": f.before, "after": f.after} for f in c.fields
+                ],
+            }
+            for c in result.changes
+        ]
+    }
+    if output in ("json", "yaml"):
+        _emit(data, output, [])
+    else:
+        for change in result.changes:
+            print(f"{change.action:<7} {change.id}")
+            for f in change.fields:
+                print(f"          {f.path}: {json.dumps(f.before)} -> {json.dumps(f.after)}")
+        if not result.changes:
+            print("no changes", file=sys.stderr)
+    return EXIT_ERROR if result.changes else EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, kubectl-style flags included."""
     p = argparse.ArgumentParser(
@@ -61,6 +118,20 @@ def parser() -> argparse.ArgumentParser:
         ("whoami", "print who the API server says you are"),
     ):
         _common(sub.add_parser(name, help=text, description=text), suppress=True)
+    diff = sub.add_parser(
+        "diff",
+        help="what applying a config folder would add, change and prune",
+        description="Build and validate a config folder as the git syncer does, then compare "
+        "it with the cluster. Exit 0: no changes, 1: changes, 2: usage, 3: forbidden, "
+        "4: unreachable, 5: the folder does not build or validate.",
+    )
+    _common(diff, suppress=True)
+    diff.add_argument("path", help="a folder of config YAML (a checkout of the config repo)")
+    diff.add_argument(
+        "--source",
+        metavar="NAMESPACE/NAME",
+        help="the GitSource whose inventory decides what would be pruned",
+    )
     return p
 
 
@@ -80,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             who = kube.whoami()
             groups = ",".join(who["groups"])
             _emit(who, args.output, [("username", who["username"]), ("groups", groups)])
+        elif args.command == "diff":
+            return run_diff(kube, args.path, source=args.source, output=args.output)
     except ForbiddenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FORBIDDEN
