@@ -1,5 +1,5 @@
 """The one place that talks to git (through GitPython)."""
 
-from whisperer.operator.gitio.fetch import FetchError, fetch
+from whisperer.operator.gitio.fetch import FetchError, UntrustedRevisionError, fetch, verify_head
 
-__all__ = ["FetchError", "fetch"]
+__all__ = ["FetchError", "UntrustedRevisionError", "fetch", "verify_head"]

@@ -76,6 +76,10 @@ def sync_source(
         found = memo.kube.read_secret(source.spec.secret_ref.name, meta["namespace"])
         if found:
             token, ssh_key = found[0].get("token"), found[0].get("identity")
+    trusted_keys = None
+    if source.spec.verify is not None:
+        found = memo.kube.read_secret(source.spec.verify.secret_ref.name, meta["namespace"])
+        trusted_keys = "\n".join(found[0].values()) if found else ""
     patch.status.update(
         observedGeneration=generation,
         lastHandledRequest=meta.get("annotations", {}).get(REQUEST_ANNOTATION, ""),
@@ -88,6 +92,7 @@ def sync_source(
             previous=list(status.get("inventory") or []),
             token=token,
             ssh_key=ssh_key,
+            trusted_keys=trusted_keys,
         )
     except gitsync.SyncStepError as failed:
         patch.status["lastAttemptedRevision"] = failed.revision or status.get(

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from whisperer.operator.errors import WhispererError
-from whisperer.operator.gitio import fetch
+from whisperer.operator.gitio import fetch, verify_head
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import API_VERSION, CONFIG_KINDS, GitSource, Resource
 
@@ -293,12 +293,16 @@ def sync(
     previous: list[dict[str, str]],
     token: str | None = None,
     ssh_key: str | None = None,
+    trusted_keys: str | None = None,
 ) -> Outcome:
-    """fetch, build, validate, apply, prune; raises SyncStepError with the failing step."""
+    """fetch (and verify), build, validate, apply, prune; raises SyncStepError with the
+    failing step."""
     ref = source.spec.ref.commit or source.spec.ref.tag or source.spec.ref.branch or "main"
     with tempfile.TemporaryDirectory(prefix="whisperer-gitsource-") as tmp:
         try:
             revision = fetch(source.spec.url, ref, Path(tmp), token=token, ssh_key=ssh_key)
+            if source.spec.verify is not None:
+                verify_head(Path(tmp), trusted_keys=trusted_keys or "")
         except WhispererError as exc:
             raise SyncStepError("FetchFailed", str(exc)) from exc
         try:

@@ -5,6 +5,7 @@ or everything), hand edits are put back."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -376,3 +377,57 @@ def test_a_hand_edit_is_put_back_with_an_event(world: World) -> None:
         timeout=10,
         what="a DriftCorrected event",
     )
+
+
+def _keypair(tmp: Path, name: str) -> tuple[Path, str]:
+    key = tmp / name
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key), "-C", name], check=True
+    )
+    return key, (tmp / f"{name}.pub").read_text().strip()
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_a_required_signature_refuses_unsigned_and_unknown_signers(
+    world: World, tmp_path: Path
+) -> None:
+    trusted, trusted_pub = _keypair(tmp_path, "trusted")
+    stranger, _ = _keypair(tmp_path, "stranger")
+    client.CoreV1Api(world.admin.api_client).create_namespaced_secret(
+        world.ns, {"metadata": {"name": "signers"}, "stringData": {"keys": trusted_pub}}
+    )
+
+    def commit(message: str, key: Path | None) -> str:
+        world.repo.git("add", "-A")
+        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"] if key else []
+        world.repo.git(
+            *signing,
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example",
+            "commit",
+            "-q",
+            "--allow-empty",
+            *(["-S"] if key else []),
+            "-m",
+            message,
+        )
+        return world.repo.git("rev-parse", "HEAD")
+
+    world.repo.write("base.yaml", world.docs())
+    signed = commit("signed", trusted)
+    start(world, verify={"mode": "HEAD", "secretRef": {"name": "signers"}})
+    synced(world, signed)
+
+    world.repo.write("base.yaml", world.docs(display="Unsigned change"))
+    commit("unsigned", None)
+    world.request_sync()
+    assert "not signed by a trusted key" in failed(world, "FetchFailed")["message"]
+
+    world.repo.write("base.yaml", world.docs(display="Stranger's change"))
+    commit("by a stranger", stranger)
+    world.request_sync()
+    failed(world, "FetchFailed")
+    assert world.source()["status"]["lastAppliedRevision"] == signed
+    assert world.admin.get("companies", f"c-{world.s}")["spec"]["displayName"] == "Test Co"
