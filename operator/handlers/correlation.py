@@ -10,9 +10,11 @@ import kopf
 
 from whisperer.operator.errors import ConflictError
 from whisperer.operator.handlers.config import company_of
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert
+from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Silence
 from whisperer.operator.services import incidents
 from whisperer.operator.services.correlation import AlertFacts, Correlator
+from whisperer.operator.services.silences import silenced_by
+from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 LOCK = threading.Lock()  # decisions for one operator are made one at a time
 
@@ -24,6 +26,12 @@ def startup(memo: kopf.Memo) -> None:
         incident = incidents.remembered(body)
         if incident is not None:
             memo.correlator.remember(incident)
+
+
+@kopf.index(GROUP, VERSION, "silences")
+def silences(namespace: str | None, body: kopf.Body, **_: Any) -> dict[str, Silence]:
+    """Silences by namespace (the platform namespace's apply to every company)."""
+    return {namespace or "": Silence.from_body(body)}
 
 
 @kopf.on.resume(GROUP, VERSION, "alerts")
@@ -39,7 +47,7 @@ def correlate(
 ) -> None:
     """Join or open the incident; record it on the alert (so a rerun changes nothing)."""
     alert = Alert.from_body(body)
-    if status.get("incidentRef") or alert.spec.state != "firing":
+    if status.get("incidentRef") or status.get("silencedBy") or alert.spec.state != "firing":
         return
     company = (namespace or "").removeprefix("company-")
     facts = company_of(kwargs["company_facts"], company)
@@ -55,6 +63,19 @@ def correlate(
         source=alert.spec.source,
         at=alert.spec.first_seen,
     )
+    index: kopf.Index[str, Silence] = kwargs["silences"]
+    candidates = [*index.get(namespace or "", []), *index.get(PLATFORM_NAMESPACE, [])]
+    fields = {
+        **alert.spec.labels,
+        "asset": fact.asset,
+        "signal": fact.signal,
+        "severity": fact.severity,
+        "source": fact.source,
+    }
+    silence = silenced_by(candidates, fields=fields, at=fact.at)
+    if silence is not None:
+        patch.status["silencedBy"] = f"{silence.metadata.namespace}/{silence.metadata.name}"
+        return
     with LOCK:
         decision = memo.correlator.decide(
             fact,

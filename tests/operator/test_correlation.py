@@ -280,3 +280,46 @@ def test_a_restart_in_the_middle_of_a_stream_loses_and_duplicates_nothing(
         )
     assert len(incidents(admin, company)) == 1
     assert sorted(r["name"] for r in status["alerts"]["refs"]) == sorted(before + during)
+
+
+def test_a_silence_suppresses_inside_its_window_and_not_after(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    ns = f"company-{company}"
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        admin.create(
+            "silences",
+            {
+                "apiVersion": API,
+                "kind": "Silence",
+                "metadata": {"name": "patching", "namespace": ns},
+                "spec": {
+                    "matchers": [{"name": "asset", "value": "mail01"}],
+                    "comment": "CHG-7",
+                    "startsAt": "2026-11-27T08:30:00Z",
+                    "endsAt": "2026-11-27T09:30:00Z",
+                },
+            },
+            ns,
+        )
+        inside = alert(
+            admin, company, asset="mail01", raw="InstanceDown", source="zabbix", minutes=10
+        )
+        silenced = wait_for(
+            lambda: admin.get("alerts", inside, ns).get("status", {}).get("silencedBy"),
+            timeout=30,
+            what="the alert to be silenced",
+        )
+        assert silenced == f"{ns}/patching"
+        after = alert(
+            admin,
+            company,
+            asset="mail01",
+            raw="Unavailable by ICMP ping",
+            source="alertmanager",
+            minutes=45,
+        )
+        incident = incident_of(admin, company, after)
+    assert "incidentRef" not in admin.get("alerts", inside, ns).get("status", {})
+    assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
