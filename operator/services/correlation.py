@@ -9,6 +9,8 @@ incident is multi-source.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,6 +103,19 @@ def upstream_of(asset: str, depends_on: Mapping[str, Iterable[str]]) -> set[str]
     return seen
 
 
+def _periodic_series(episodes: list[tuple[datetime, str]], at: datetime) -> str | None:
+    """The incident of the first of at least two earlier occurrences that `at` continues at
+    the same interval (within 10%), or None."""
+    if len(episodes) < 2:
+        return None
+    times = [t for t, _ in episodes] + [at]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    mean = sum(gaps) / len(gaps)
+    if mean <= 0 or any(abs(g - mean) > PERIODIC_TOLERANCE * mean for g in gaps[-3:]):
+        return None
+    return episodes[0][1]
+
+
 def priority(
     *, severity: str, critical_asset: bool, alerts: int, multi_source: bool
 ) -> tuple[int, str]:
@@ -115,11 +130,25 @@ def priority(
     return score, "P5"
 
 
-class Correlator:
-    """Open incidents per company, and the decision for each alert."""
+STORM_SPAN = timedelta(minutes=1)
+PERIODIC_TOLERANCE = 0.1
 
-    def __init__(self) -> None:
+
+class Correlator:
+    """Open incidents per company, and the decision for each alert.
+
+    Besides aggregation and topology it recognises two shapes: a storm (a company's alerts
+    within a minute of event time reach `storm_threshold`: further ones with the same signal
+    join one storm incident, whatever the asset) and a periodic problem (an asset and signal
+    that recurs at a regular interval, three times within 10%, joins the incident of its
+    first occurrence instead of opening one each time).
+    """
+
+    def __init__(self, *, storm_threshold: int = 20) -> None:
         self._open: dict[str, dict[str, OpenIncident]] = {}
+        self._storm_threshold = storm_threshold
+        self._recent: dict[str, list[datetime]] = {}
+        self._episodes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
 
     def remember(self, incident: OpenIncident) -> None:
         """Add (or replace) an open incident, e.g. when the operator starts."""
@@ -151,6 +180,15 @@ class Correlator:
             if facts.name in incident.alerts:
                 return Decision(incident.name, False, "already correlated", incident.pattern)
         key = aggregation_key(facts.asset, facts.signal)
+        if self._storming(facts):
+            storm_key = f"storm|{facts.signal}"
+            storms = [i for i in candidates.values() if i.key == storm_key and within(i)]
+            if storms:
+                incident = min(storms, key=lambda i: i.first_at)
+                incident.fold(facts, pattern="storm")
+                return Decision(incident.name, False, f"a storm of {facts.signal}", "storm")
+            incident = self._new(facts, new_name=new_name, key=storm_key)
+            return Decision(incident.name, True, f"a storm of {facts.signal} begins", "storm")
         same = [i for i in candidates.values() if i.key == key and within(i)]
         if same:
             incident = min(same, key=lambda i: i.first_at)
@@ -174,16 +212,41 @@ class Correlator:
                 f"{incident.cause_asset}, which has {incident.cause_signal}",
                 "cascade",
             )
+        episodes = self._episodes.setdefault((facts.company, key), [])
+        periodic = _periodic_series(episodes, facts.at)
+        if periodic is not None and periodic in candidates:
+            incident = candidates[periodic]
+            incident.fold(facts, pattern="periodic")
+            episodes.append((facts.at, incident.name))
+            return Decision(incident.name, False, f"{key} recurs at a regular interval", "periodic")
+        incident = self._new(facts, new_name=new_name, key=key)
+        episodes.append((facts.at, incident.name))
+        del episodes[:-10]
+        return Decision(incident.name, True, "a new problem", incident.pattern)
+
+    def _new(self, facts: AlertFacts, *, new_name: str, key: str) -> OpenIncident:
+        storm = key.startswith("storm|")
         incident = OpenIncident(
             name=new_name,
             company=facts.company,
             key=key,
-            cause_asset=facts.asset,
+            cause_asset="" if storm else facts.asset,
             cause_signal=facts.signal,
             cause_category=facts.category,
             first_at=facts.at,
             last_at=facts.at,
         )
-        incident.fold(facts)
+        incident.fold(facts, pattern="storm" if storm else None)
         self.remember(incident)
-        return Decision(incident.name, True, "a new problem", incident.pattern)
+        return incident
+
+    def _storming(self, facts: AlertFacts) -> bool:
+        """Count the alert into its company's last minute (event time); is it a storm?"""
+        recent = self._recent.setdefault(facts.company, [])
+        bisect.insort(recent, facts.at)
+        horizon = recent[-1] - 2 * STORM_SPAN  # late deliveries older than this are moot
+        del recent[: bisect.bisect_left(recent, horizon)]
+        in_span = bisect.bisect_right(recent, facts.at + STORM_SPAN) - bisect.bisect_left(
+            recent, facts.at - STORM_SPAN
+        )
+        return in_span >= self._storm_threshold

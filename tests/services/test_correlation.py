@@ -112,3 +112,53 @@ def test_priority_rises_with_severity_criticality_and_sources() -> None:
     low, _ = priority(severity="medium", critical_asset=False, alerts=1, multi_source=False)
     high, _ = priority(severity="medium", critical_asset=True, alerts=1, multi_source=False)
     assert high > low
+
+
+def test_a_storm_becomes_one_incident_per_signal() -> None:
+    c = Correlator(storm_threshold=5)
+    names = [
+        decide(
+            c,
+            facts(
+                f"s{i}",
+                asset=f"host{i}",
+                signal="network-packet-loss",
+                category="network",
+                minutes=i / 60,
+            ),
+        )[0]
+        for i in range(40)
+    ]
+    storm = names[-1]
+    assert names.count(storm) == 40 - 4  # the first four came before the threshold
+    (incident,) = [i for i in c.open_incidents("acme") if i.name == storm]
+    assert incident.pattern == "storm"
+    assert incident.key == "storm|network-packet-loss"
+    assert len(incident.assets) == 36
+    # A different signal in the same minute is not swept into it.
+    assert (
+        decide(c, facts("other", asset="x", signal="cpu-high", category="compute", minutes=0.5))[0]
+        != storm
+    )
+
+
+def test_no_storm_below_the_threshold() -> None:
+    c = Correlator(storm_threshold=50)
+    patterns = {decide(c, facts(f"s{i}", asset=f"host{i}", minutes=i / 60))[2] for i in range(40)}
+    assert "storm" not in patterns
+    assert len(c.open_incidents("acme")) == 40
+
+
+def test_a_periodic_problem_joins_its_first_incident_from_the_third_time() -> None:
+    c = Correlator()
+    day = 24 * 60
+    first = decide(c, facts("n0", signal="backup-failed", category="backup"))
+    second = decide(c, facts("n1", signal="backup-failed", category="backup", minutes=day))
+    third = decide(c, facts("n2", signal="backup-failed", category="backup", minutes=2 * day))
+    assert second[1] is True  # two occurrences are not yet a pattern
+    assert third == (first[0], False, "periodic")
+    irregular = decide(
+        c, facts("n3", signal="backup-failed", category="backup", minutes=2 * day + 300)
+    )
+    assert irregular[1] is True  # five hours later breaks the rhythm: a new incident
+    assert irregular[2] == "single"
