@@ -22,6 +22,8 @@ INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy", 
 os.environ.setdefault("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "2")
 # Check GitSources every second (read when the handlers are imported).
 os.environ.setdefault("WHISPERER_GITSOURCE_TICK_SECONDS", "1")
+# Check incidents for auto-resolution every second.
+os.environ.setdefault("WHISPERER_INCIDENT_TICK_SECONDS", "1")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

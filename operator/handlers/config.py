@@ -32,6 +32,9 @@ class CompanyFacts:
     admins: tuple[str, ...]
     auto_run_low_risk: bool
     window: timedelta = timedelta(minutes=15)
+    auto_resolve: bool = True
+    hold_down: timedelta = timedelta(minutes=5)
+    reopen_window: timedelta = timedelta(hours=1)
     depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     critical: frozenset[str] = frozenset()
 
@@ -43,12 +46,16 @@ def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict
     if meta.get("deletionTimestamp"):
         return {}
     remediation = spec.get("remediation") or {}
+    incident_settings = spec.get("incidents") or {}
     assets = spec.get("assets") or []
     return {
         name: CompanyFacts(
             admins=tuple(spec.get("admins", [])),
             auto_run_low_risk=bool(remediation.get("autoRunLowRisk", False)),
-            window=parse_duration((spec.get("incidents") or {}).get("aggregationWindow", "15m")),
+            window=parse_duration(incident_settings.get("aggregationWindow", "15m")),
+            auto_resolve=bool(incident_settings.get("autoResolve", True)),
+            hold_down=parse_duration(incident_settings.get("autoResolveHoldDown", "5m")),
+            reopen_window=parse_duration(incident_settings.get("reopenWindow", "1h")),
             depends_on={a["name"]: tuple(a.get("dependsOn") or []) for a in assets},
             critical=frozenset(a["name"] for a in assets if a.get("critical")),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -14,7 +15,12 @@ from whisperer.operator.services import audit
 @kopf.on.create(GROUP, VERSION, "incidents")
 @kopf.on.update(GROUP, VERSION, "incidents", field="spec")
 def record_actions(
-    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+    body: kopf.Body,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    namespace: str | None,
+    **_: Any,
 ) -> None:
     """Add each new human action to the timeline and as an Event (each once); set the phase."""
     incident = Incident.from_body(body)
@@ -22,10 +28,15 @@ def record_actions(
         list(status.get("timeline") or []), audit.human_entries(incident.spec)
     )
     phase = audit.phase(incident.spec)
+    if status.get("phase") == "Resolved" and phase != "Resolved":
+        phase = "Resolved"  # resolved by policy: a later note does not reopen it
     if new:
         patch.status["timeline"] = timeline
     if status.get("phase") != phase:
         patch.status["phase"] = phase
+        if phase == "Resolved":
+            company = (namespace or "").removeprefix("company-")
+            memo.correlator.incident_resolved(company, incident.metadata.name, datetime.now(UTC))
     for entry in new:  # the Event's name derives from the entry: a rerun posts nothing
         memo.kube.record_event(
             dict(body),

@@ -52,6 +52,13 @@ class OpenIncident:
     pattern: str = "single"
     refs: list[dict[str, str]] = field(default_factory=list)
     """The latest alerts, as the incident's status lists them (bounded)."""
+    firing: set[str] = field(default_factory=set)
+    quiet_since: datetime | None = None
+    """Wall-clock time the last firing alert resolved (the hold-down runs on it)."""
+    quiet_event: datetime | None = None
+    """Event time of that resolution (reopening runs on event time, like every window)."""
+    resolved_at: datetime | None = None
+    reopened: int = 0
 
     def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
         """Record that an alert joined."""
@@ -68,6 +75,8 @@ class OpenIncident:
         self.sources.add(facts.source)
         self.assets.add(facts.asset)
         self.alerts.add(facts.name)
+        self.firing.add(facts.name)
+        self.quiet_since = None
         if SEVERITY_RANK.get(facts.severity, 0) > SEVERITY_RANK.get(self.severity, 0):
             self.severity = facts.severity
         if pattern:
@@ -78,12 +87,13 @@ class OpenIncident:
 
 @dataclass(frozen=True)
 class Decision:
-    """Join `incident` (or open a new one when `new`), and why."""
+    """Join `incident` (or open a new one when `new`, or reopen it), and why."""
 
     incident: str
     new: bool
     reason: str
     pattern: str
+    reopened: bool = False
 
 
 def aggregation_key(asset: str, signal: str) -> str:
@@ -146,17 +156,60 @@ class Correlator:
 
     def __init__(self, *, storm_threshold: int = 20) -> None:
         self._open: dict[str, dict[str, OpenIncident]] = {}
+        self._resolved: dict[str, dict[str, OpenIncident]] = {}
         self._storm_threshold = storm_threshold
         self._recent: dict[str, list[datetime]] = {}
         self._episodes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
 
     def remember(self, incident: OpenIncident) -> None:
-        """Add (or replace) an open incident, e.g. when the operator starts."""
-        self._open.setdefault(incident.company, {})[incident.name] = incident
+        """Add (or replace) an incident, e.g. when the operator starts; a resolved one is
+        kept only to be reopened."""
+        if incident.resolved_at is not None:
+            self._resolved.setdefault(incident.company, {})[incident.name] = incident
+        else:
+            self._open.setdefault(incident.company, {})[incident.name] = incident
 
     def forget(self, company: str, name: str) -> None:
-        """An incident resolved or went away."""
+        """An incident went away."""
         self._open.get(company, {}).pop(name, None)
+        self._resolved.get(company, {}).pop(name, None)
+
+    def alert_resolved(
+        self,
+        company: str,
+        incident: str,
+        alert: str,
+        at: datetime,
+        *,
+        event_at: datetime | None = None,
+    ) -> OpenIncident | None:
+        """An alert of an open incident resolved; when none fires any more, the incident is
+        quiet from `at` (it resolves after the hold-down, unless an alert fires again)."""
+        found = self._open.get(company, {}).get(incident)
+        if found is None:
+            return None
+        found.firing.discard(alert)
+        if event_at is not None:
+            found.quiet_event = max(event_at, found.quiet_event or event_at)
+        if not found.firing:
+            found.quiet_since = max(at, found.quiet_since or at)
+        return found
+
+    def alert_refired(self, company: str, incident: str, alert: str) -> OpenIncident | None:
+        """An alert of an open incident fires again: the incident is no longer quiet."""
+        found = self._open.get(company, {}).get(incident)
+        if found is not None:
+            found.firing.add(alert)
+            found.quiet_since = None
+        return found
+
+    def incident_resolved(self, company: str, incident: str, at: datetime) -> None:
+        """The incident resolved (by its hold-down or a technician): it may still reopen."""
+        found = self._open.get(company, {}).pop(incident, None)
+        if found is not None:
+            # In event time: when its alerts stopped, not when the hold-down ran out.
+            found.resolved_at = max(found.quiet_event or found.last_at, found.last_at)
+            self._resolved.setdefault(company, {})[incident] = found
 
     def open_incidents(self, company: str) -> list[OpenIncident]:
         """The company's open incidents."""
@@ -169,6 +222,7 @@ class Correlator:
         new_name: str,
         window: timedelta,
         depends_on: Mapping[str, Iterable[str]],
+        reopen_window: timedelta = timedelta(0),
     ) -> Decision:
         """Where the alert goes (the company's window and topology given); remembered."""
 
@@ -211,6 +265,27 @@ class Correlator:
                 f"{facts.asset} depends on "
                 f"{incident.cause_asset}, which has {incident.cause_signal}",
                 "cascade",
+            )
+        reopenable = [
+            i
+            for i in self._resolved.get(facts.company, {}).values()
+            if i.key == key
+            and i.resolved_at is not None
+            and i.resolved_at <= facts.at <= i.resolved_at + reopen_window
+        ]
+        if reopenable:
+            incident = max(reopenable, key=lambda i: i.resolved_at or i.last_at)
+            self._resolved[facts.company].pop(incident.name)
+            incident.resolved_at = None
+            incident.reopened += 1
+            incident.fold(facts)
+            self.remember(incident)
+            return Decision(
+                incident.name,
+                False,
+                f"{key} recurred soon after it resolved",
+                incident.pattern,
+                reopened=True,
             )
         episodes = self._episodes.setdefault((facts.company, key), [])
         periodic = _periodic_series(episodes, facts.at)

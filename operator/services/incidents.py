@@ -69,6 +69,9 @@ def incident_status(
             "sources": sorted(incident.sources)[:8],
             "latest": {"name": latest},
             "refs": list(incident.refs),
+            "firing": len(incident.firing),
+            "firingNames": sorted(incident.firing)[:500],
+            "quietSince": _iso(incident.quiet_since) if incident.quiet_since else None,
             "firstAt": _iso(incident.first_at),
             "lastAt": _iso(incident.last_at),
         },
@@ -77,11 +80,12 @@ def incident_status(
 
 
 def remembered(body: dict[str, Any]) -> OpenIncident | None:
-    """An open incident from its resource (after a restart); None when resolved or not ours."""
+    """An incident from its resource (after a restart), with `resolved_at` set when it is
+    resolved; None when correlation did not make it."""
     status = body.get("status") or {}
     cause = status.get("rootCause") or {}
     alerts = status.get("alerts") or {}
-    if status.get("phase") == "Resolved" or not status.get("aggregationKey"):
+    if not status.get("aggregationKey"):
         return None
     first = datetime.fromisoformat(str(alerts.get("firstAt")).replace("Z", "+00:00"))
     last = datetime.fromisoformat(str(alerts.get("lastAt")).replace("Z", "+00:00"))
@@ -102,6 +106,12 @@ def remembered(body: dict[str, Any]) -> OpenIncident | None:
         alerts={r["name"] for r in alerts.get("refs") or []},
         severity=status.get("severity") or "info",
         pattern=status.get("pattern") or "single",
+        firing=set(alerts.get("firingNames") or []),
+        quiet_since=datetime.fromisoformat(str(alerts["quietSince"]).replace("Z", "+00:00"))
+        if alerts.get("quietSince")
+        else None,
+        reopened=int(status.get("reopened") or 0),
+        resolved_at=last if status.get("phase") == "Resolved" else None,  # in event time
         refs=[
             {k: str(r.get(k, "")) for k in ("name", "asset", "signal", "source")}
             for r in alerts.get("refs") or []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
                 "displayName": name,
                 "slaPolicyRef": {"name": "x"},
                 "deletionPolicy": "Delete",
+                "incidents": {"autoResolveHoldDown": "3s", "reopenWindow": "1h"},
                 "assets": [
                     {"name": "db01", "critical": True},
                     {"name": "app01", "dependsOn": ["db01"]},
@@ -323,3 +325,81 @@ def test_a_silence_suppresses_inside_its_window_and_not_after(
         incident = incident_of(admin, company, after)
     assert "incidentRef" not in admin.get("alerts", inside, ns).get("status", {})
     assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
+
+
+def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        f"company-{company}",
+        "alerts",
+        name,
+        {"spec": {"state": "resolved", "resolvedAt": at, "lastSeen": at}},
+    )
+
+
+def fire(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        f"company-{company}",
+        "alerts",
+        name,
+        {"spec": {"state": "firing", "resolvedAt": None, "lastSeen": at}},
+    )
+
+
+def phase(admin: KubeClient, company: str, name: str) -> str:
+    return str(
+        admin.get("incidents", name, f"company-{company}").get("status", {}).get("phase", "")
+    )
+
+
+def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        first = alert(admin, company, asset="db01", raw="disk full", source="zabbix")
+        incident = incident_of(admin, company, first)
+        # Flapping: resolved and firing again within the hold-down keeps it open.
+        resolve(admin, company, first, minutes=1)
+        fire(admin, company, first, minutes=1.5)
+        wait_for(
+            lambda: (
+                admin.get("alerts", first, f"company-{company}")["status"].get("resolutionCounted")
+                is False
+            ),
+            what="the re-firing to be counted",
+        )
+        time.sleep(4)  # longer than the hold-down: still firing, so still open
+        assert phase(admin, company, incident) != "Resolved"
+        resolve(admin, company, first, minutes=2)
+        wait_for(
+            lambda: phase(admin, company, incident) == "Resolved",
+            timeout=30,
+            what="the incident to resolve by itself after the hold-down",
+        )
+        status = admin.get("incidents", incident, f"company-{company}")["status"]
+        assert status["timeline"][-1]["type"] == "AutoResolved"
+        assert "spec.incidents.autoResolve" in status["timeline"][-1]["actor"]
+        # The same problem again within the reopen window reopens it.
+        again = alert(
+            admin, company, asset="db01", raw="Disk space low", source="datadog", minutes=20
+        )
+        assert incident_of(admin, company, again) == incident
+        reopened = wait_for(
+            lambda: (
+                (s := admin.get("incidents", incident, f"company-{company}")["status"]).get(
+                    "reopened"
+                )
+                == 1
+                and s
+            ),
+            what="the incident to reopen",
+        )
+    assert reopened["phase"] == "Open"
+    assert reopened["timeline"][-1]["type"] == "Reopened"
+    assert len(incidents(admin, company)) == 1

@@ -162,3 +162,43 @@ def test_a_periodic_problem_joins_its_first_incident_from_the_third_time() -> No
     )
     assert irregular[1] is True  # five hours later breaks the rhythm: a new incident
     assert irregular[2] == "single"
+
+
+def test_a_resolved_incident_reopens_within_the_window_by_event_time() -> None:
+    c = Correlator()
+    name, _, _ = decide(c, facts("a"))
+    c.alert_resolved(
+        "acme", name, "a", T0 + timedelta(minutes=5), event_at=T0 + timedelta(minutes=5)
+    )
+    (quiet,) = c.open_incidents("acme")
+    assert quiet.firing == set() and quiet.quiet_since is not None
+    c.incident_resolved("acme", name, T0 + timedelta(minutes=15))
+    assert c.open_incidents("acme") == []
+    again = c.decide(
+        facts("b", minutes=50),
+        new_name="inc-b",
+        window=WINDOW,
+        depends_on=TOPOLOGY,
+        reopen_window=timedelta(hours=1),
+    )
+    assert (again.incident, again.reopened) == (name, True)
+    (reopened,) = c.open_incidents("acme")
+    assert reopened.reopened == 1 and reopened.firing == {"b"}
+    c.incident_resolved("acme", name, T0)
+    late = c.decide(
+        facts("c", minutes=200),
+        new_name="inc-c",
+        window=WINDOW,
+        depends_on=TOPOLOGY,
+        reopen_window=timedelta(hours=1),
+    )
+    assert late.new and late.incident == "inc-c"
+
+
+def test_a_refiring_alert_makes_the_incident_loud_again() -> None:
+    c = Correlator()
+    name, _, _ = decide(c, facts("a"))
+    c.alert_resolved("acme", name, "a", T0)
+    c.alert_refired("acme", name, "a")
+    (incident,) = c.open_incidents("acme")
+    assert incident.firing == {"a"} and incident.quiet_since is None

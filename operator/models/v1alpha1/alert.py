@@ -104,6 +104,11 @@ class AlertStatus(StatusBase):
         default=None, max_length=253, description="The alert that inhibits it."
     )
     flapping: bool | None = Field(default=None, description="Whether it toggles too often.")
+    resolution_counted: bool | None = Field(
+        default=None,
+        description="Whether its resolution was counted on its incident (set once, so a "
+        "handler rerun does not count it twice).",
+    )
 
 
 class Alert(Resource):

@@ -232,6 +232,18 @@ class IncidentSettings(Schema):
     auto_resolve: bool = Field(
         default=True, description="Resolve an incident once all its alerts have resolved."
     )
+    auto_resolve_hold_down: str = Field(
+        default="5m",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="How long every alert must stay resolved before the incident resolves "
+        "by itself (so a flapping alert does not close and reopen it every minute).",
+    )
+    reopen_window: str = Field(
+        default="1h",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="A recurrence this soon after an incident resolved reopens it instead of "
+        "opening a new one.",
+    )
     alert_retention: str = Field(
         default="168h",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",

@@ -99,6 +99,12 @@ class AlertSummary(Schema):
     refs: list[AlertRef] = Field(
         default_factory=list, max_length=50, description="Up to 50 of the alerts."
     )
+    firing_names: list[str] = Field(
+        default_factory=list, max_length=500, description="The alerts still firing (bounded)."
+    )
+    quiet_since: datetime | None = Field(
+        default=None, description="When the last firing alert resolved (event time)."
+    )
     first_at: datetime | None = Field(default=None, description="Event time of the first.")
     last_at: datetime | None = Field(default=None, description="Event time of the latest.")
 
