@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
+from whisperer.operator.models.v1alpha1.company import InhibitRule
 from whisperer.operator.services.conditions import set_condition
 from whisperer.operator.services.durations import parse_duration
 from whisperer.operator.services.readiness import READY, Verdict
@@ -37,6 +38,7 @@ class CompanyFacts:
     reopen_window: timedelta = timedelta(hours=1)
     depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     critical: frozenset[str] = frozenset()
+    inhibit_rules: tuple[Any, ...] = ()
 
 
 @kopf.index(GROUP, VERSION, "companies")
@@ -58,6 +60,9 @@ def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict
             reopen_window=parse_duration(incident_settings.get("reopenWindow", "1h")),
             depends_on={a["name"]: tuple(a.get("dependsOn") or []) for a in assets},
             critical=frozenset(a["name"] for a in assets if a.get("critical")),
+            inhibit_rules=tuple(
+                InhibitRule.model_validate(r) for r in incident_settings.get("inhibitRules") or []
+            ),
         )
     }
 

@@ -15,6 +15,8 @@ from whisperer.operator.handlers.config import company_of
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Silence
 from whisperer.operator.services import audit, incidents
 from whisperer.operator.services.correlation import AlertFacts, Correlator, OpenIncident
+from whisperer.operator.services.inhibition import FiringAlert, inhibitor
+from whisperer.operator.services.matchers import alert_fields
 from whisperer.operator.services.silences import silenced_by
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
@@ -35,6 +37,25 @@ def startup(memo: kopf.Memo) -> None:
 def silences(namespace: str | None, body: kopf.Body, **_: Any) -> dict[str, Silence]:
     """Silences by namespace (the platform namespace's apply to every company)."""
     return {namespace or "": Silence.from_body(body)}
+
+
+@kopf.index(GROUP, VERSION, "alerts")
+def firing_alerts(
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[str, FiringAlert]:
+    """The firing alerts of each namespace (the candidates to inhibit others)."""
+    if spec.get("state") != "firing" or status.get("inhibitedBy"):
+        return {}
+    fields = alert_fields(
+        dict(spec.get("labels") or {}),
+        asset=spec["asset"]["name"],
+        signal=spec["signal"],
+        severity=spec["severity"],
+        source=spec["source"],
+    )
+    return {
+        namespace or "": FiringAlert(name, fields, (status.get("incidentRef") or {}).get("name"))
+    }
 
 
 @kopf.on.resume(GROUP, VERSION, "alerts")
@@ -91,16 +112,30 @@ def correlate(
     )
     index: kopf.Index[str, Silence] = kwargs["silences"]
     candidates = [*index.get(namespace or "", []), *index.get(PLATFORM_NAMESPACE, [])]
-    fields = {
-        **alert.spec.labels,
-        "asset": fact.asset,
-        "signal": fact.signal,
-        "severity": fact.severity,
-        "source": fact.source,
-    }
+    fields = alert_fields(
+        alert.spec.labels,
+        asset=fact.asset,
+        signal=fact.signal,
+        severity=fact.severity,
+        source=fact.source,
+    )
     silence = silenced_by(candidates, fields=fields, at=fact.at)
     if silence is not None:
         patch.status["silencedBy"] = f"{silence.metadata.namespace}/{silence.metadata.name}"
+        return
+    source = inhibitor(
+        facts.inhibit_rules,
+        fields,
+        alert.metadata.name,
+        kwargs["firing_alerts"].get(namespace or "", []),
+    )
+    if source is not None:
+        patch.status["inhibitedBy"] = source.name
+        if source.incident:  # muted alerts stay visible on the incident that explains them
+            with LOCK:
+                found = memo.correlator.mute(company, source.incident, fact)
+                _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
+            patch.status["incidentRef"] = {"name": source.incident}
         return
     with LOCK:
         decision = memo.correlator.decide(

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 REFS_KEPT = 50
@@ -50,7 +51,7 @@ class OpenIncident:
     alerts: set[str] = field(default_factory=set)
     severity: str = "info"
     pattern: str = "single"
-    refs: list[dict[str, str]] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
     """The latest alerts, as the incident's status lists them (bounded)."""
     firing: set[str] = field(default_factory=set)
     quiet_since: datetime | None = None
@@ -193,6 +194,22 @@ class Correlator:
             found.quiet_event = max(event_at, found.quiet_event or event_at)
         if not found.firing:
             found.quiet_since = max(at, found.quiet_since or at)
+        return found
+
+    def mute(self, company: str, incident: str, facts: AlertFacts) -> OpenIncident | None:
+        """An inhibited alert: listed on the incident that explains it, muted, not firing."""
+        found = self._open.get(company, {}).get(incident)
+        if found is None:
+            return None
+        ref = {
+            "name": facts.name,
+            "asset": facts.asset,
+            "signal": facts.signal,
+            "source": facts.source,
+            "muted": True,
+        }
+        found.refs = [*[r for r in found.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :], ref]
+        found.alerts.add(facts.name)
         return found
 
     def alert_refired(self, company: str, incident: str, alert: str) -> OpenIncident | None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from whisperer.operator.models.v1alpha1 import Silence
 from whisperer.operator.services.durations import parse_duration
+from whisperer.operator.services.matchers import matches
 
 _NAMES = {
     "JAN": 1,
@@ -120,24 +121,6 @@ def _active(silence: Silence, at: datetime) -> bool:
     return any(cron.matches(local - timedelta(minutes=m)) for m in range(minutes))
 
 
-def _matches(silence: Silence, fields: Mapping[str, str]) -> bool:
-    for matcher in silence.spec.matchers:
-        value = fields.get(matcher.name, "")
-        if matcher.op == "=":
-            ok = value == matcher.value
-        elif matcher.op == "!=":
-            ok = value != matcher.value
-        else:
-            try:
-                found = re.fullmatch(matcher.value, value) is not None
-            except re.error:
-                return False
-            ok = found if matcher.op == "=~" else not found
-        if not ok:
-            return False
-    return True
-
-
 def silenced_by(
     silences: Iterable[Silence], *, fields: Mapping[str, str], at: datetime
 ) -> Silence | None:
@@ -145,6 +128,6 @@ def silenced_by(
 
     `fields` are the alert's labels plus asset, signal, severity and source."""
     for silence in sorted(silences, key=lambda s: (s.metadata.namespace or "", s.metadata.name)):
-        if _matches(silence, fields) and _active(silence, at):
+        if matches(silence.spec.matchers, fields) and _active(silence, at):
             return silence
     return None

@@ -43,7 +43,22 @@ def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
                 "displayName": name,
                 "slaPolicyRef": {"name": "x"},
                 "deletionPolicy": "Delete",
-                "incidents": {"autoResolveHoldDown": "3s", "reopenWindow": "1h"},
+                "incidents": {
+                    "autoResolveHoldDown": "3s",
+                    "reopenWindow": "1h",
+                    "inhibitRules": [
+                        {
+                            # Only alerts that carry a site take part (as in Alertmanager,
+                            # a label missing on both sides would count as equal).
+                            "sourceMatchers": [
+                                {"name": "signal", "value": "host-down"},
+                                {"name": "site", "op": "=~", "value": ".+"},
+                            ],
+                            "targetMatchers": [{"name": "signal", "value": "cpu-high"}],
+                            "equal": ["site"],
+                        }
+                    ],
+                },
                 "assets": [
                     {"name": "db01", "critical": True},
                     {"name": "app01", "dependsOn": ["db01"]},
@@ -69,6 +84,7 @@ def alert(
     source: str,
     minutes: float = 0,
     severity: str = "high",
+    labels: dict[str, str] | None = None,
 ) -> str:
     signal = classify(raw)
     fp = hashlib.sha256(f"{company}{asset}{raw}{source}".encode()).hexdigest()[:16]
@@ -88,7 +104,7 @@ def alert(
                 "rawSignal": raw,
                 "severity": severity,
                 "state": "firing",
-                "labels": {"signal_category": signal.category},
+                "labels": {"signal_category": signal.category, **(labels or {})},
                 "firstSeen": at,
                 "lastSeen": at,
             },
@@ -403,3 +419,56 @@ def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
     assert reopened["phase"] == "Open"
     assert reopened["timeline"][-1]["type"] == "Reopened"
     assert len(incidents(admin, company)) == 1
+
+
+def test_a_firing_source_mutes_its_targets_which_stay_visible(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    ns = f"company-{company}"
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        down = alert(
+            admin,
+            company,
+            asset="db01",
+            raw="InstanceDown",
+            source="zabbix",
+            labels={"site": "ams"},
+        )
+        cause = incident_of(admin, company, down)
+        muted = alert(
+            admin,
+            company,
+            asset="mail01",
+            raw="CPUUtilization",
+            source="cloudwatch",
+            minutes=1,
+            labels={"site": "ams"},
+        )
+        elsewhere = alert(
+            admin,
+            company,
+            asset="mail01",
+            raw="High CPU load",
+            source="zabbix",
+            minutes=1,
+            labels={"site": "fra"},
+        )
+        status = wait_for(
+            lambda: (
+                (s := admin.get("alerts", muted, ns).get("status", {})).get("inhibitedBy") and s
+            ),
+            what="the target to be inhibited",
+        )
+        assert status["inhibitedBy"] == down
+        assert status["incidentRef"]["name"] == cause
+        assert incident_of(admin, company, elsewhere) != cause  # another site: not muted
+        refs = wait_for(
+            lambda: [
+                r
+                for r in admin.get("incidents", cause, ns)["status"]["alerts"]["refs"]
+                if r["name"] == muted
+            ],
+            what="the ref",
+        )
+    assert refs[0]["muted"] is True

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, JsonValue
 from whisperer.operator.models.v1alpha1.common import (
     Email,
     LocalObjectReference,
+    Matcher,
     Name,
     PhoneNumber,
     PrinterColumn,
@@ -213,8 +214,29 @@ class RemediationSettings(Schema):
     )
 
 
+class InhibitRule(Schema):
+    """Alertmanager-style inhibition: while an alert matching `sourceMatchers` fires, alerts
+    matching `targetMatchers` (with the same values of the `equal` labels) are muted."""
+
+    source_matchers: list[Matcher] = Field(
+        min_length=1, max_length=8, description="What the muting alert looks like."
+    )
+    target_matchers: list[Matcher] = Field(
+        min_length=1, max_length=8, description="What the muted alerts look like."
+    )
+    equal: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Labels (or asset, signal, severity, source) both must share.",
+    )
+
+
 class IncidentSettings(Schema):
     """How alerts become incidents for this company."""
+
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=list, max_length=20, description="Inhibition rules."
+    )
 
     aggregation_window: str = Field(
         default="15m",
