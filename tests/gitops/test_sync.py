@@ -431,3 +431,58 @@ def test_a_required_signature_refuses_unsigned_and_unknown_signers(
     failed(world, "FetchFailed")
     assert world.source()["status"]["lastAppliedRevision"] == signed
     assert world.admin.get("companies", f"c-{world.s}")["spec"]["displayName"] == "Test Co"
+
+
+def test_a_runbook_with_a_running_execution_is_kept_until_free(world: World) -> None:
+    runbook = {
+        "apiVersion": API,
+        "kind": "Runbook",
+        "metadata": {"name": f"rb-{world.s}", "namespace": world.ns},
+        "spec": {
+            "title": "t",
+            "risk": "low",
+            "platform": "linux",
+            "shell": "bash",
+            "script": "echo ok",
+        },
+    }
+    world.repo.write("base.yaml", world.docs())
+    world.repo.write("runbook.yaml", [runbook])
+    start(world)
+    synced(world, world.repo.commit("with a runbook"))
+    world.admin.create(
+        "runbookexecutions",
+        {
+            "apiVersion": API,
+            "kind": "RunbookExecution",
+            "metadata": {"name": "run-1", "namespace": world.ns},
+            "spec": {
+                "runbookRef": {"name": f"rb-{world.s}"},
+                "targets": ["web01"],
+                "requestedBy": "sam@northwind-msp.example",
+            },
+        },
+        world.ns,
+    )
+    wait_for(
+        lambda: (
+            world.admin.get("runbookexecutions", "run-1", world.ns).get("status", {}).get("risk")
+        ),
+        what="the operator to admit the run",
+    )
+    world.admin.patch_status("runbookexecutions", "run-1", {"phase": "Running"}, world.ns)
+
+    world.repo.remove("runbook.yaml")
+    rev = world.repo.commit("drop the runbook")
+    world.request_sync()
+    synced(world, rev)
+    assert world.exists("runbooks", f"rb-{world.s}", world.ns)
+    assert "still running it" in world.ready()["message"]
+
+    world.admin.patch_status("runbookexecutions", "run-1", {"phase": "Succeeded"}, world.ns)
+    world.request_sync()
+    wait_for(
+        lambda: not world.exists("runbooks", f"rb-{world.s}", world.ns),
+        timeout=30,
+        what="the runbook to be pruned once free",
+    )
