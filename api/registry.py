@@ -58,7 +58,6 @@ class Registry:
         self._kube = kube
         self._refresh_seconds = refresh_seconds
         self._by_key: dict[str, Tenant] = {}
-        self._last = 0.0
         self._last_forced = 0.0
         self._lock = asyncio.Lock()
         self.healthy = False
@@ -92,7 +91,6 @@ class Registry:
             except WhispererError as exc:
                 self.healthy = False
                 log.warning("could not refresh the company registry: %s", exc)
-            self._last = time.monotonic()
 
     async def run(self) -> None:
         """Refresh forever (cancelled at shutdown)."""

@@ -61,16 +61,21 @@ class OpenIncident:
     resolved_at: datetime | None = None
     reopened: int = 0
 
-    def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
-        """Record that an alert joined."""
+    def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
+        """List the alert among the latest references (bounded), replacing an older entry."""
         ref = {
             "name": facts.name,
             "asset": facts.asset,
             "signal": facts.signal,
             "source": facts.source,
+            "muted": muted,
         }
         kept = [r for r in self.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :]
         self.refs = [*kept, ref]
+
+    def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
+        """Record that an alert joined."""
+        self.add_ref(facts)
         self.first_at = min(self.first_at, facts.at)
         self.last_at = max(self.last_at, facts.at)
         self.sources.add(facts.source)
@@ -201,14 +206,7 @@ class Correlator:
         found = self._open.get(company, {}).get(incident)
         if found is None:
             return None
-        ref = {
-            "name": facts.name,
-            "asset": facts.asset,
-            "signal": facts.signal,
-            "source": facts.source,
-            "muted": True,
-        }
-        found.refs = [*[r for r in found.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :], ref]
+        found.add_ref(facts, muted=True)
         found.alerts.add(facts.name)
         return found
 

@@ -113,7 +113,10 @@ def remembered(body: dict[str, Any]) -> OpenIncident | None:
         reopened=int(status.get("reopened") or 0),
         resolved_at=last if status.get("phase") == "Resolved" else None,  # in event time
         refs=[
-            {k: str(r.get(k, "")) for k in ("name", "asset", "signal", "source")}
+            {
+                **{k: str(r.get(k, "")) for k in ("name", "asset", "signal", "source")},
+                "muted": bool(r.get("muted", False)),
+            }
             for r in alerts.get("refs") or []
         ],
     )

@@ -51,19 +51,15 @@ class Repo:
     def remove(self, name: str) -> None:
         (self.path / "config" / name).unlink()
 
-    def commit(self, message: str) -> str:
+    def commit(self, message: str, *, signing_key: Path | None = None) -> str:
+        """Commit everything; with `signing_key`, SSH-sign the commit."""
         self.git("add", "-A")
-        self.git(
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            message,
-        )
+        config = ["-c", "user.name=t", "-c", "user.email=t@example"]
+        sign: list[str] = []
+        if signing_key:
+            config += ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signing_key}"]
+            sign = ["-S"]
+        self.git(*config, "commit", "-q", "--allow-empty", *sign, "-m", message)
         return self.git("rev-parse", "HEAD")
 
 
@@ -397,36 +393,18 @@ def test_a_required_signature_refuses_unsigned_and_unknown_signers(
         world.ns, {"metadata": {"name": "signers"}, "stringData": {"keys": trusted_pub}}
     )
 
-    def commit(message: str, key: Path | None) -> str:
-        world.repo.git("add", "-A")
-        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"] if key else []
-        world.repo.git(
-            *signing,
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example",
-            "commit",
-            "-q",
-            "--allow-empty",
-            *(["-S"] if key else []),
-            "-m",
-            message,
-        )
-        return world.repo.git("rev-parse", "HEAD")
-
     world.repo.write("base.yaml", world.docs())
-    signed = commit("signed", trusted)
+    signed = world.repo.commit("signed", signing_key=trusted)
     start(world, verify={"mode": "HEAD", "secretRef": {"name": "signers"}})
     synced(world, signed)
 
     world.repo.write("base.yaml", world.docs(display="Unsigned change"))
-    commit("unsigned", None)
+    world.repo.commit("unsigned")
     world.request_sync()
     assert "not signed by a trusted key" in failed(world, "FetchFailed")["message"]
 
     world.repo.write("base.yaml", world.docs(display="Stranger's change"))
-    commit("by a stranger", stranger)
+    world.repo.commit("by a stranger", signing_key=stranger)
     world.request_sync()
     failed(world, "FetchFailed")
     assert world.source()["status"]["lastAppliedRevision"] == signed
