@@ -202,14 +202,19 @@ def validate(docs: list[Doc]) -> None:
         raise SyncStepError("ValidationFailed", f"{len(errors)} document(s) invalid", errors)
 
 
-def _in_use(
-    kube: KubeClient, plural: str, name: str, namespace: str | None, remaining: list[Doc]
-) -> str | None:
-    """Why an object that left git must stay for now, or None."""
+def _in_use(kube: KubeClient, plural: str, name: str, listed: dict[str, list[Body]]) -> str | None:
+    """Why an object that left git must stay for now, or None. `listed` caches the
+    cluster-wide lists for one prune pass, so each is read once however much is pruned."""
+
+    def everywhere(kind: str) -> list[Body]:
+        if kind not in listed:
+            listed[kind] = kube.list(kind)
+        return listed[kind]
+
     if plural == "slapolicies":
         users = [
             c["metadata"]["name"]
-            for c in kube.list("companies")
+            for c in everywhere("companies")
             if c["spec"].get("slaPolicyRef", {}).get("name") == name
         ]
         if users:
@@ -225,7 +230,7 @@ def _in_use(
     if plural == "runbooks":
         running = [
             r
-            for r in kube.list("runbookexecutions")
+            for r in everywhere("runbookexecutions")
             if r["spec"]["runbookRef"]["name"] == name
             and r.get("status", {}).get("phase") in ("Approved", "Running")
         ]
@@ -266,6 +271,7 @@ def apply_and_prune(
     if not source.spec.prune:
         return outcome
     current = {d.id for d in docs}
+    listed: dict[str, list[Body]] = {}
     for entry in previous:
         if entry["id"] in current:
             continue
@@ -273,7 +279,7 @@ def apply_and_prune(
         if kind not in ALLOWED:
             continue
         gone = ALLOWED[kind].info.plural
-        reason = _in_use(kube, gone, name, namespace or None, docs)
+        reason = _in_use(kube, gone, name, listed)
         if reason:
             outcome.kept[entry["id"]] = reason
             outcome.inventory.append(entry)  # still ours: prune it once it is free
