@@ -6,18 +6,23 @@ API server, so reconciling a thousand objects costs no extra requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import kopf
 
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION
-from whisperer.operator.models.v1alpha1.company import InhibitRule
+from whisperer.operator.models.v1alpha1 import (
+    GROUP,
+    VERSION,
+    RoutingRule,
+    Runbook,
+    SLAPolicy,
+    Technician,
+)
 from whisperer.operator.services.conditions import set_condition
-from whisperer.operator.services.durations import parse_duration
+from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.readiness import READY, Verdict
+
+ALL = "*"  # the one key of indexes that hold every object of a kind
 
 
 @kopf.index(GROUP, VERSION, "slapolicies")
@@ -26,45 +31,30 @@ def sla_policy_names(name: str, **_: Any) -> dict[str, None]:
     return {name: None}
 
 
-@dataclass(frozen=True)
-class CompanyFacts:
-    """What other handlers need to know of a company without reading it."""
-
-    admins: tuple[str, ...]
-    auto_run_low_risk: bool
-    window: timedelta = timedelta(minutes=15)
-    auto_resolve: bool = True
-    hold_down: timedelta = timedelta(minutes=5)
-    reopen_window: timedelta = timedelta(hours=1)
-    depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    critical: frozenset[str] = frozenset()
-    inhibit_rules: tuple[Any, ...] = ()
-
-
 @kopf.index(GROUP, VERSION, "companies")
 def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[str, CompanyFacts]:
-    """Each company's admins and remediation policy (and, by its keys, which exist and are
-    not being deleted)."""
+    """Each company's facts (and, by its keys, which exist and are not being deleted)."""
     if meta.get("deletionTimestamp"):
         return {}
-    remediation = spec.get("remediation") or {}
-    incident_settings = spec.get("incidents") or {}
-    assets = spec.get("assets") or []
-    return {
-        name: CompanyFacts(
-            admins=tuple(spec.get("admins", [])),
-            auto_run_low_risk=bool(remediation.get("autoRunLowRisk", False)),
-            window=parse_duration(incident_settings.get("aggregationWindow", "15m")),
-            auto_resolve=bool(incident_settings.get("autoResolve", True)),
-            hold_down=parse_duration(incident_settings.get("autoResolveHoldDown", "5m")),
-            reopen_window=parse_duration(incident_settings.get("reopenWindow", "1h")),
-            depends_on={a["name"]: tuple(a.get("dependsOn") or []) for a in assets},
-            critical=frozenset(a["name"] for a in assets if a.get("critical")),
-            inhibit_rules=tuple(
-                InhibitRule.model_validate(r) for r in incident_settings.get("inhibitRules") or []
-            ),
-        )
-    }
+    return {name: facts_of(spec)}
+
+
+@kopf.index(GROUP, VERSION, "slapolicies")
+def sla_policies(name: str, body: kopf.Body, **_: Any) -> dict[str, SLAPolicy]:
+    """The SLA policies, by name."""
+    return {name: SLAPolicy.from_body(body)}
+
+
+@kopf.index(GROUP, VERSION, "routingrules")
+def routing_rules(body: kopf.Body, **_: Any) -> dict[str, RoutingRule]:
+    """Every routing rule (under the key ALL)."""
+    return {ALL: RoutingRule.from_body(body)}
+
+
+@kopf.index(GROUP, VERSION, "technicians")
+def technicians(body: kopf.Body, **_: Any) -> dict[str, Technician]:
+    """Every technician (under the key ALL)."""
+    return {ALL: Technician.from_body(body)}
 
 
 def company_of(facts: kopf.Index[str, CompanyFacts], name: str) -> CompanyFacts | None:
@@ -78,6 +68,12 @@ def runbooks(
 ) -> dict[tuple[str, str], str]:
     """Each runbook's risk, by (namespace, name)."""
     return {(namespace or "", name): str(spec.get("risk", ""))}
+
+
+@kopf.index(GROUP, VERSION, "runbooks")
+def runbook_models(namespace: str | None, body: kopf.Body, **_: Any) -> dict[str, Runbook]:
+    """Every runbook, by namespace."""
+    return {namespace or "": Runbook.from_body(body)}
 
 
 @kopf.index(GROUP, VERSION, "technicians")

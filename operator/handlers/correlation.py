@@ -11,13 +11,13 @@ from typing import Any
 import kopf
 
 from whisperer.operator.errors import ConflictError
-from whisperer.operator.handlers.config import company_of
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Silence
-from whisperer.operator.services import audit, incidents
-from whisperer.operator.services.correlation import AlertFacts, Correlator, OpenIncident
-from whisperer.operator.services.inhibition import FiringAlert, inhibitor
+from whisperer.operator.handlers.config import ALL, company_of
+from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Runbook, Silence
+from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline
+from whisperer.operator.services.correlation import Correlator, OpenIncident
+from whisperer.operator.services.facts import CompanyFacts
+from whisperer.operator.services.inhibition import FiringAlert
 from whisperer.operator.services.matchers import alert_fields
-from whisperer.operator.services.silences import silenced_by
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 LOCK = threading.Lock()  # decisions for one operator are made one at a time
@@ -28,7 +28,7 @@ def startup(memo: kopf.Memo) -> None:
     """Remember the open incidents (called once by the runner's startup handler)."""
     memo.correlator = Correlator()
     for body in memo.kube.list("incidents"):
-        incident = incidents.remembered(body)
+        incident = incidents.remembered(body)  # TEMP
         if incident is not None:
             memo.correlator.remember(incident)
 
@@ -100,54 +100,30 @@ def correlate(
     facts = company_of(kwargs["company_facts"], company)
     if facts is None:
         raise kopf.TemporaryError(f"company {company!r} is not known yet", delay=10)
-    fact = AlertFacts(
-        company=company,
-        name=alert.metadata.name,
-        asset=alert.spec.asset.name,
-        signal=alert.spec.signal,
-        category=alert.spec.labels.get("signal_category", "other"),
-        severity=alert.spec.severity,
-        source=alert.spec.source,
-        at=alert.spec.first_seen,
-    )
     index: kopf.Index[str, Silence] = kwargs["silences"]
-    candidates = [*index.get(namespace or "", []), *index.get(PLATFORM_NAMESPACE, [])]
-    fields = alert_fields(
-        alert.spec.labels,
-        asset=fact.asset,
-        signal=fact.signal,
-        severity=fact.severity,
-        source=fact.source,
-    )
-    silence = silenced_by(candidates, fields=fields, at=fact.at)
-    if silence is not None:
-        patch.status["silencedBy"] = f"{silence.metadata.namespace}/{silence.metadata.name}"
-        return
-    source = inhibitor(
-        facts.inhibit_rules,
-        fields,
-        alert.metadata.name,
-        kwargs["firing_alerts"].get(namespace or "", []),
-    )
-    if source is not None:
-        patch.status["inhibitedBy"] = source.name
-        if source.incident:  # muted alerts stay visible on the incident that explains them
-            with LOCK:
-                found = memo.correlator.mute(company, source.incident, fact)
-                _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
-            patch.status["incidentRef"] = {"name": source.incident}
-        return
     with LOCK:
-        decision = memo.correlator.decide(
-            fact,
-            new_name=f"inc-{alert.spec.fingerprint}",
-            window=facts.window,
-            depends_on=facts.depends_on,
-            reopen_window=facts.reopen_window,
+        placed = pipeline.place(
+            memo.correlator,
+            alert,
+            company,
+            facts,
+            silences=[*index.get(namespace or "", []), *index.get(PLATFORM_NAMESPACE, [])],
+            firing=kwargs["firing_alerts"].get(namespace or "", []),
         )
-        incident = next(
-            i for i in memo.correlator.open_incidents(company) if i.name == decision.incident
-        )
+        if placed.silence is not None:
+            silence = placed.silence
+            patch.status["silencedBy"] = f"{silence.metadata.namespace}/{silence.metadata.name}"
+            return
+        if placed.inhibitor is not None:
+            patch.status["inhibitedBy"] = placed.inhibitor.name
+            if placed.inhibitor.incident:  # muted alerts stay visible on the explaining incident
+                _write(
+                    memo, placed.incident, namespace, company, latest=alert.metadata.name, **kwargs
+                )
+                patch.status["incidentRef"] = {"name": placed.inhibitor.incident}
+            return
+        decision, incident = placed.decision, placed.incident
+        assert decision is not None and incident is not None
         if decision.new:
             # A conflict means it was made before a restart: the status write brings it up to date.
             with contextlib.suppress(ConflictError):
@@ -155,22 +131,121 @@ def correlate(
                     "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
                 )
         extra: dict[str, Any] = {}
+        entries: list[dict[str, str]] = []
         if decision.reopened:
-            extra = _transition(
-                memo,
-                incident.name,
-                namespace,
-                phase="Open",
-                type_="Reopened",
-                actor=f"policy:Company/{company}/spec.incidents.reopenWindow",
-                message=decision.reason,
+            entries.append(
+                _entry(
+                    "Reopened",
+                    f"policy:Company/{company}/spec.incidents.reopenWindow",
+                    decision.reason,
+                )
             )
-            extra["reopened"] = incident.reopened
-            extra["resolvedAt"] = None
+            extra = {"phase": "Open", "reopened": incident.reopened, "resolvedAt": None}
+        extra |= _assess(
+            memo,
+            incident,
+            facts,
+            entries,
+            opened=decision.new,
+            reopened=decision.reopened,
+            **kwargs,
+        )
+        if entries:
+            extra["timeline"] = _record(memo, incident.name, namespace, entries)
         _write(
             memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
         )
     patch.status["incidentRef"] = {"name": incident.name}
+
+
+def _one_key(index: kopf.Index[str, Any]) -> list[Any]:
+    return list(index.get(ALL, []))
+
+
+def _assess(
+    memo: kopf.Memo,
+    incident: OpenIncident,
+    facts: CompanyFacts,
+    entries: list[dict[str, str]],
+    *,
+    opened: bool,
+    reopened: bool,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Routing, deadlines and the fitting runbook for a new or reopened incident (a reopened
+    one keeps its technician); deadlines again when its severity changed; routing again
+    while nobody could take it. Returns the status fields; adds timeline entries."""
+    fresh = opened or reopened
+    policies = {name: next(iter(found)) for name, found in kwargs["sla_policies"].items()}
+    out: dict[str, Any] = {}
+    if fresh or incident.assignee is None:
+        runbook_index: kopf.Index[str, Runbook] = kwargs["runbook_models"]
+        done = assessment.assess(
+            incident,
+            facts,
+            policies=policies,
+            rules=_one_key(kwargs["routing_rules"]),
+            technicians=_one_key(kwargs["technicians"]),
+            runbooks=[
+                *runbook_index.get(f"company-{incident.company}", []),
+                *runbook_index.get(PLATFORM_NAMESPACE, []),
+            ],
+            workload=memo.correlator.workload(),
+            at=datetime.now(UTC),
+            since=incident.opened_at,
+        )
+        chosen = done.route
+        rules = ",".join(chosen.rules) or "none"
+        if incident.assignee is None and chosen.technician is not None:
+            incident.assignee = chosen.technician
+            out |= {"assignee": chosen.technician, "assignedAt": _now()}
+            entries.append(
+                _entry(
+                    "Assigned",
+                    f"policy:RoutingRule/{rules}",
+                    f"{chosen.technician}: {chosen.reason}",
+                )
+            )
+        elif opened and chosen.technician is None:
+            entries.append(_entry("Unassigned", f"policy:RoutingRule/{rules}", chosen.reason))
+        if opened and done.runbook is not None:
+            how = "would start by itself" if done.runbook.auto_run else "needs approval"
+            entries.append(
+                _entry(
+                    "RunbookSuggested",
+                    f"policy:Company/{incident.company}/spec.remediation",
+                    f"{done.runbook.runbook} ({done.runbook.risk} risk) fits; it {how}",
+                )
+            )
+    if fresh or incident.assessed_severity != incident.severity:
+        found = assessment.deadlines_for(incident, facts, policies, since=incident.opened_at)
+        incident.assessed_severity = incident.severity
+        out["sla"] = assessment.sla_status(found)
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _entry(type_: str, actor: str, message: str) -> dict[str, str]:
+    return {"at": _now(), "type": type_, "actor": actor, "message": message[:1024]}
+
+
+def _record(
+    memo: kopf.Memo, name: str, namespace: str | None, entries: list[dict[str, str]]
+) -> list[Any]:
+    """The incident's timeline with `entries` merged in, each also posted as an Event."""
+    current = memo.kube.get("incidents", name, namespace)
+    timeline, _ = audit.merge(list((current.get("status") or {}).get("timeline") or []), entries)
+    for entry in entries:
+        memo.kube.record_event(
+            current,
+            reason=entry["type"],
+            message=f"{entry['actor']}: {entry['message']}",
+            key=f"{entry['type']}/{entry['at']}",
+        )
+    return timeline
 
 
 def _write(
@@ -190,27 +265,6 @@ def _write(
     critical = facts.critical if facts else frozenset()
     status = incidents.incident_status(incident, critical_assets=critical, latest=latest)
     memo.kube.patch_status("incidents", incident.name, {**status, **(extra or {})}, namespace)
-
-
-def _transition(
-    memo: kopf.Memo,
-    name: str,
-    namespace: str | None,
-    *,
-    phase: str,
-    type_: str,
-    actor: str,
-    message: str,
-) -> dict[str, Any]:
-    """The status fields of a phase change made by policy, with its timeline entry."""
-    current = memo.kube.get("incidents", name, namespace)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entry = {"at": now, "type": type_, "actor": actor, "message": message[:1024]}
-    timeline, _ = audit.merge(list((current.get("status") or {}).get("timeline") or []), [entry])
-    memo.kube.record_event(
-        current, reason=type_, message=f"{actor}: {message}", key=f"{type_}/{now}"
-    )
-    return {"phase": phase, "timeline": timeline}
 
 
 @kopf.timer(GROUP, VERSION, "incidents", interval=TICK, initial_delay=TICK)
@@ -239,14 +293,13 @@ def auto_resolve(
         return
     name = body["metadata"]["name"]
     with LOCK:
-        change = _transition(
-            memo,
-            name,
-            namespace,
-            phase="Resolved",
-            type_="AutoResolved",
-            actor=f"policy:Company/{company}/spec.incidents.autoResolve",
-            message=f"every alert resolved and stayed so for {facts.hold_down}",
+        entry = _entry(
+            "AutoResolved",
+            f"policy:Company/{company}/spec.incidents.autoResolve",
+            f"every alert resolved and stayed so for {facts.hold_down}",
         )
+        timeline = _record(memo, name, namespace, [entry])
         memo.correlator.incident_resolved(company, name, now)
-    patch.status.update(change, resolvedAt=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    patch.status.update(
+        phase="Resolved", timeline=timeline, resolvedAt=now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +61,13 @@ class OpenIncident:
     """Event time of that resolution (reopening runs on event time, like every window)."""
     resolved_at: datetime | None = None
     reopened: int = 0
+    opened_at: datetime | None = None
+    """When it (re)opened, in event time (None: when its first alert fired); the SLA clock
+    starts here."""
+    assignee: str | None = None
+    """The technician routing chose (None: not yet, or nobody could take it)."""
+    assessed_severity: str | None = None
+    """The severity its deadlines were computed for (None: not assessed yet)."""
 
     def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
         """List the alert among the latest references (bounded), replacing an older entry."""
@@ -226,6 +234,12 @@ class Correlator:
             found.resolved_at = max(found.quiet_event or found.last_at, found.last_at)
             self._resolved.setdefault(company, {})[incident] = found
 
+    def workload(self) -> Counter[str]:
+        """Open incidents per assigned technician."""
+        return Counter(
+            i.assignee for open_ in self._open.values() for i in open_.values() if i.assignee
+        )
+
     def open_incidents(self, company: str) -> list[OpenIncident]:
         """The company's open incidents."""
         return list(self._open.get(company, {}).values())
@@ -238,6 +252,7 @@ class Correlator:
         window: timedelta,
         depends_on: Mapping[str, Iterable[str]],
         reopen_window: timedelta = timedelta(0),
+        storm_threshold: int | None = None,
     ) -> Decision:
         """Where the alert goes (the company's window and topology given); remembered."""
 
@@ -249,7 +264,7 @@ class Correlator:
             if facts.name in incident.alerts:
                 return Decision(incident.name, False, "already correlated", incident.pattern)
         key = aggregation_key(facts.asset, facts.signal)
-        if self._storming(facts):
+        if self._storming(facts, storm_threshold or self._storm_threshold):
             storm_key = f"storm|{facts.signal}"
             storms = [i for i in candidates.values() if i.key == storm_key and within(i)]
             if storms:
@@ -293,6 +308,7 @@ class Correlator:
             self._resolved[facts.company].pop(incident.name)
             incident.resolved_at = None
             incident.reopened += 1
+            incident.opened_at = facts.at
             incident.fold(facts)
             self.remember(incident)
             return Decision(
@@ -330,7 +346,7 @@ class Correlator:
         self.remember(incident)
         return incident
 
-    def _storming(self, facts: AlertFacts) -> bool:
+    def _storming(self, facts: AlertFacts, threshold: int) -> bool:
         """Count the alert into its company's last minute (event time); is it a storm?"""
         recent = self._recent.setdefault(facts.company, [])
         bisect.insort(recent, facts.at)
@@ -339,4 +355,4 @@ class Correlator:
         in_span = bisect.bisect_right(recent, facts.at + STORM_SPAN) - bisect.bisect_left(
             recent, facts.at - STORM_SPAN
         )
-        return in_span >= self._storm_threshold
+        return in_span >= threshold

@@ -75,7 +75,7 @@ def incident_status(
             "firstAt": _iso(incident.first_at),
             "lastAt": _iso(incident.last_at),
         },
-        "openedAt": _iso(incident.first_at),
+        "openedAt": _iso(incident.opened_at or incident.first_at),
     }
 
 
@@ -111,6 +111,11 @@ def remembered(body: dict[str, Any]) -> OpenIncident | None:
         if alerts.get("quietSince")
         else None,
         reopened=int(status.get("reopened") or 0),
+        opened_at=datetime.fromisoformat(str(status["openedAt"]).replace("Z", "+00:00"))
+        if status.get("openedAt")
+        else None,
+        assignee=status.get("assignee"),
+        assessed_severity=status.get("severity"),
         resolved_at=last if status.get("phase") == "Resolved" else None,  # in event time
         refs=[
             {

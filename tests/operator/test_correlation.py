@@ -5,28 +5,26 @@ and nothing lost or doubled across a restart."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from kubernetes import client
+from support.alerts import (
+    API,
+    T0,
+    alert,
+    incident_of,
+    incidents,
+    operator_kubeconfig,
+    wait_namespace,
+)
 from support.cluster import Cluster, wait_for
 from support.operator import run_operator
 
 from whisperer.operator.kube import KubeClient
-from whisperer.operator.services.signals import classify
-
-API = "alertwhisperer.io/v1alpha1"
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-def operator_kubeconfig(cluster: Cluster) -> Path:
-    return cluster.identity("operator") if cluster.kubeconfig_dir else cluster.kubeconfig
 
 
 @pytest.fixture
@@ -73,68 +71,6 @@ def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
         client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
             "alertwhisperer.io", "v1alpha1", "companies", name
         )
-
-
-def alert(
-    admin: KubeClient,
-    company: str,
-    *,
-    asset: str,
-    raw: str,
-    source: str,
-    minutes: float = 0,
-    severity: str = "high",
-    labels: dict[str, str] | None = None,
-) -> str:
-    signal = classify(raw)
-    fp = hashlib.sha256(f"{company}{asset}{raw}{source}".encode()).hexdigest()[:16]
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ns = f"company-{company}"
-    admin.create(
-        "alerts",
-        {
-            "apiVersion": API,
-            "kind": "Alert",
-            "metadata": {"name": f"al-{fp}", "namespace": ns},
-            "spec": {
-                "fingerprint": fp,
-                "source": source,
-                "asset": {"name": asset, "known": True},
-                "signal": signal.name,
-                "rawSignal": raw,
-                "severity": severity,
-                "state": "firing",
-                "labels": {"signal_category": signal.category, **(labels or {})},
-                "firstSeen": at,
-                "lastSeen": at,
-            },
-        },
-        ns,
-    )
-    return f"al-{fp}"
-
-
-def incident_of(admin: KubeClient, company: str, name: str) -> str:
-    ref = wait_for(
-        lambda: (
-            admin.get("alerts", name, f"company-{company}").get("status", {}).get("incidentRef")
-        ),
-        timeout=30,
-        what=f"{name} to be correlated",
-    )
-    return str(ref["name"])
-
-
-def incidents(admin: KubeClient, company: str) -> list[dict[str, Any]]:
-    return admin.list("incidents", f"company-{company}")
-
-
-def wait_namespace(admin: KubeClient, company: str) -> None:
-    wait_for(
-        lambda: admin.get("companies", company).get("status", {}).get("namespace"),
-        timeout=30,
-        what="the company namespace",
-    )
 
 
 def test_the_same_problem_from_three_tools_is_one_multi_source_incident(

@@ -266,6 +266,13 @@ class IncidentSettings(Schema):
         description="A recurrence this soon after an incident resolved reopens it instead of "
         "opening a new one.",
     )
+    storm_threshold: int = Field(
+        default=20,
+        ge=5,
+        le=100000,
+        description="Alerts of the company within one minute (event time) that make a storm: "
+        "further alerts with the same signal join one storm incident.",
+    )
     alert_retention: str = Field(
         default="168h",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",

@@ -1,0 +1,211 @@
+"""The operator routes each new incident to a technician and sets its SLA deadlines, with
+the routing and SLA code the config diff replays: the preferred technician first, the next
+one when they are at their limit, deadlines that follow the severity, and the runbook that
+fits in the timeline."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from kubernetes import client
+from support.alerts import API, T0, alert, incident_of, operator_kubeconfig, wait_namespace
+from support.cluster import Cluster, wait_for
+from support.operator import run_operator
+
+from whisperer.operator.kube import KubeClient
+
+GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
+RUNBOOK = {
+    "apiVersion": API,
+    "kind": "Runbook",
+    "metadata": {"name": "clean-disk"},
+    "spec": {
+        "title": "Clean the disk",
+        "risk": "low",
+        "platform": "linux",
+        "shell": "bash",
+        "script": "journalctl --vacuum-size=200M",
+        "matches": {"signals": ["disk-space-low"]},
+    },
+}
+
+
+@pytest.fixture
+def setup(cluster: Cluster, admin: KubeClient) -> Iterator[dict[str, str]]:
+    """A 24x7 policy, a company on it, a rule for its database alerts preferring `ana` (who
+    takes one incident at most), and `bo`, who has the skill too."""
+    s = uuid.uuid4().hex[:6]
+    names = {
+        "company": f"asg-{s}",
+        "policy": f"asg-{s}",
+        "rule": f"asg-{s}",
+        "ana": f"ana-{s}",
+        "bo": f"bo-{s}",
+    }
+    objects: list[tuple[str, dict[str, Any]]] = [
+        (
+            "slapolicies",
+            {
+                "metadata": {"name": names["policy"]},
+                "kind": "SLAPolicy",
+                "spec": {
+                    "targets": [
+                        {"severity": "critical", "responseMinutes": 15, "resolutionMinutes": 240},
+                        {"severity": "high", "responseMinutes": 60, "resolutionMinutes": 480},
+                    ],
+                    "coverage": {"type": "24x7"},
+                },
+            },
+        ),
+        (
+            "companies",
+            {
+                "metadata": {"name": names["company"]},
+                "kind": "Company",
+                "spec": {
+                    "displayName": names["company"],
+                    "slaPolicyRef": {"name": names["policy"]},
+                    "deletionPolicy": "Delete",
+                    "assets": [{"name": "db01", "platform": "linux"}, {"name": "db02"}],
+                },
+            },
+        ),
+        (
+            "routingrules",
+            {
+                "metadata": {"name": names["rule"]},
+                "kind": "RoutingRule",
+                "spec": {
+                    "order": 0,
+                    "match": {"companies": [names["company"]], "signalCategories": ["storage"]},
+                    "requiredSkills": ["linux"],
+                    "preferredTechnicians": [names["ana"]],
+                },
+            },
+        ),
+    ]
+    for who, limit in (("ana", 1), ("bo", 5)):
+        objects.append(
+            (
+                "technicians",
+                {
+                    "metadata": {"name": names[who]},
+                    "kind": "Technician",
+                    "spec": {
+                        "username": f"{names[who]}@msp.example",
+                        "displayName": who,
+                        "email": f"{names[who]}@msp.example",
+                        "skills": ["linux"],
+                        "companies": [names["company"]],
+                        "maxOpenIncidents": limit,
+                    },
+                },
+            )
+        )
+    for plural, body in objects:
+        admin.create(plural, {"apiVersion": API, **body})
+    yield names
+    api = client.CustomObjectsApi(admin.api_client)
+    for plural, body in reversed(objects):
+        with contextlib.suppress(client.ApiException):
+            api.delete_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"])
+
+
+def status_of(admin: KubeClient, company: str, incident: str, ready: Any) -> dict[str, Any]:
+    return wait_for(
+        lambda: (
+            ready(s := admin.get("incidents", incident, f"company-{company}").get("status") or {})
+            and s
+        ),
+        timeout=30,
+        what=f"{incident} to be assessed",
+    )
+
+
+def iso(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
+    cluster: Cluster, admin: KubeClient, setup: dict[str, str]
+) -> None:
+    company = setup["company"]
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        admin.create("runbooks", RUNBOOK, f"company-{company}")
+        first = incident_of(
+            admin,
+            company,
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="NodeFilesystemAlmostOutOfSpace",
+                source="alertmanager",
+            ),
+        )
+        status = status_of(admin, company, first, lambda s: s.get("assignee") and s.get("sla"))
+        assert status["assignee"] == setup["ana"]
+        assert status["sla"] == {
+            "policy": setup["policy"],
+            "responseDueAt": iso(60),
+            "resolutionDueAt": iso(480),
+            "nextDueAt": iso(60),
+            "responseBreached": False,
+            "resolutionBreached": False,
+        }
+        assigned = [e for e in status["timeline"] if e["type"] == "Assigned"]
+        assert len(assigned) == 1
+        assert assigned[0]["actor"] == f"policy:RoutingRule/{setup['rule']}"
+        assert f"preferred by rule {setup['rule']}" in assigned[0]["message"]
+        suggested = [e for e in status["timeline"] if e["type"] == "RunbookSuggested"]
+        assert len(suggested) == 1
+        assert (
+            f"company-{company}/clean-disk (low risk) fits; it needs approval"
+            in (suggested[0]["message"])
+        )
+
+        # A critical alert joins: the deadlines follow the new severity, the assignee stays.
+        incident_of(
+            admin,
+            company,
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="Disk space low on db01",
+                source="datadog",
+                minutes=2,
+                severity="critical",
+            ),
+        )
+        status = status_of(
+            admin, company, first, lambda s: (s.get("sla") or {}).get("responseDueAt") == iso(15)
+        )
+        assert status["sla"]["resolutionDueAt"] == iso(240)
+        assert status["assignee"] == setup["ana"]
+
+        # Ana is at her limit: the next incident goes to Bo.
+        second = incident_of(
+            admin,
+            company,
+            alert(
+                admin,
+                company,
+                asset="db02",
+                raw="NodeFilesystemAlmostOutOfSpace",
+                source="alertmanager",
+                minutes=5,
+            ),
+        )
+        assert second != first
+        status = status_of(admin, company, second, lambda s: s.get("assignee"))
+        assert status["assignee"] == setup["bo"]
+        assert "least loaded" in next(
+            e["message"] for e in status["timeline"] if e["type"] == "Assigned"
+        )
