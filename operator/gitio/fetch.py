@@ -22,7 +22,7 @@ class FetchError(TemporaryError):
     """The repository could not be reached or the revision not found (retry later)."""
 
 
-def _clean(text: str) -> str:
+def redact(text: str) -> str:
     """An error message without credentials that might sit in a URL."""
     return _SECRETISH.sub(r"\1***@", text).strip().splitlines()[-1][:500] if text else ""
 
@@ -71,48 +71,5 @@ def fetch(
             return str(repo.head.commit.hexsha)
         except GitCommandError as exc:
             raise FetchError(
-                f"cannot fetch {ref!r} from {_clean(url)}: {_clean(str(exc.stderr))}", delay=30
+                f"cannot fetch {ref!r} from {redact(url)}: {redact(str(exc.stderr))}", delay=30
             ) from exc
-
-
-class UntrustedRevisionError(FetchError):
-    """The revision is unsigned, or signed by a key the GitSource does not trust."""
-
-
-def verify_head(into: Path, *, trusted_keys: str) -> str:
-    """Check the checked-out commit's SSH signature against the trusted public keys (one
-    `ssh-ed25519 AAAA... comment` or allowed-signers line each); return git's verdict."""
-    lines = []
-    for line in trusted_keys.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            lines.append(line if not line.startswith(("ssh-", "ecdsa-", "sk-")) else f"* {line}")
-    if not lines:
-        raise UntrustedRevisionError(
-            "signature verification is on but no trusted key is set", delay=60
-        )
-    with tempfile.TemporaryDirectory(prefix="whisperer-signers-") as tmp:
-        signers = Path(tmp) / "allowed_signers"
-        signers.write_text("\n".join(lines) + "\n")
-        repo = Repo(into)
-        try:
-            _, _, err = repo.git.execute(
-                [
-                    "git",
-                    "-c",
-                    f"gpg.ssh.allowedSignersFile={signers}",
-                    "-c",
-                    "gpg.format=ssh",
-                    "verify-commit",
-                    "HEAD",
-                ],
-                with_extended_output=True,
-            )
-        except GitCommandError as exc:
-            detail = _clean(str(exc.stderr)) or "no signature"
-            raise UntrustedRevisionError(
-                f"revision {repo.head.commit.hexsha[:12]} is not signed by a trusted key "
-                f"({detail})",
-                delay=60,
-            ) from exc
-    return str(err).strip().splitlines()[0] if err else "good signature"

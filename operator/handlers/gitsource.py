@@ -33,7 +33,11 @@ def _due(source: GitSource, status: Any, meta: Any, now: datetime) -> bool:
 
 
 def _conditions(
-    status: Any, generation: int | None, failed: str | None, message: str
+    status: Any,
+    generation: int | None,
+    failed: str | None,
+    message: str,
+    cause: str | None = None,
 ) -> list[dict[str, Any]]:
     conditions = list(status.get("conditions") or [])
     for kind in FAILURES:
@@ -42,7 +46,7 @@ def _conditions(
             conditions,
             type=kind,
             status="True" if holds else "False",
-            reason=kind if holds else "Succeeded",
+            reason=(cause or kind) if holds else "Succeeded",
             message=message if holds else "",
             generation=generation,
         )
@@ -99,8 +103,10 @@ def sync_source(
             "lastAttemptedRevision"
         )
         patch.status["errors"] = [e.as_status() for e in failed.errors[:50]]
-        patch.status["conditions"] = _conditions(status, generation, failed.reason, str(failed))
-        kopf.warn(body, reason=failed.reason, message=str(failed)[:1024])
+        patch.status["conditions"] = _conditions(
+            status, generation, failed.reason, str(failed), failed.cause
+        )
+        kopf.warn(body, reason=failed.cause or failed.reason, message=str(failed)[:1024])
         return
     summary = (
         f"applied {len(outcome.applied)} objects of {outcome.revision[:12]}, pruned "

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from whisperer.operator.errors import WhispererError
-from whisperer.operator.gitio import fetch, verify_head
+from whisperer.operator.gitio import UntrustedRevisionError, fetch, verify_head
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import API_VERSION, CONFIG_KINDS, GitSource, Resource
 
@@ -56,11 +56,20 @@ class Doc:
 
 
 class SyncStepError(WhispererError):
-    """A step failed; `reason` is the condition type, `errors` the per-file errors."""
+    """A step failed; `reason` is the condition type, `cause` the step condition's reason
+    when more precise than the step (SignatureRefused), `errors` the per-file errors."""
 
-    def __init__(self, reason: str, message: str, errors: Iterable[FileError] = ()) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        errors: Iterable[FileError] = (),
+        *,
+        cause: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.cause = cause
         self.errors = list(errors)
         self.revision: str | None = None
 
@@ -307,10 +316,23 @@ def sync(
     with tempfile.TemporaryDirectory(prefix="whisperer-gitsource-") as tmp:
         try:
             revision = fetch(source.spec.url, ref, Path(tmp), token=token, ssh_key=ssh_key)
-            if source.spec.verify is not None:
-                verify_head(Path(tmp), trusted_keys=trusted_keys or "")
         except WhispererError as exc:
             raise SyncStepError("FetchFailed", str(exc)) from exc
+        if source.spec.verify is not None:
+            try:
+                verify_head(
+                    Path(tmp),
+                    trusted_keys=trusted_keys or "",
+                    signature_format=source.spec.verify.format,
+                )
+            except WhispererError as exc:
+                refused = SyncStepError(
+                    "FetchFailed",
+                    str(exc),
+                    cause="SignatureRefused" if isinstance(exc, UntrustedRevisionError) else None,
+                )
+                refused.revision = revision
+                raise refused from exc
         try:
             docs = build(Path(tmp), source.spec.path)
             validate(docs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -45,7 +45,15 @@ class Verification(Schema):
     """Commit signature verification."""
 
     mode: str = Field(default="HEAD", pattern=r"^HEAD$", description="What is verified.")
-    secret_ref: SecretReference = Field(description="A Secret holding the trusted public keys.")
+    format: Literal["auto", "ssh", "openpgp"] = Field(
+        default="auto",
+        description="The signature kind accepted: ssh, openpgp, or auto (the kind the commit "
+        "carries, checked against the Secret's keys of that kind).",
+    )
+    secret_ref: SecretReference = Field(
+        description="A Secret whose values hold the trusted public keys: SSH public keys or "
+        "allowed-signers lines, and/or ASCII-armoured OpenPGP public key blocks."
+    )
 
 
 class GitSourceSpec(Schema):
