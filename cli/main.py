@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from whisperer.operator.errors import (
     ForbiddenError,
@@ -18,7 +21,9 @@ from whisperer.operator.errors import (
     WhispererError,
 )
 from whisperer.operator.kube import KubeClient
-from whisperer.operator.services import configdiff, gitsync
+from whisperer.operator.models.v1alpha1 import KINDS_BY_NAME, Alert
+from whisperer.operator.services import configdiff, gitsync, replay
+from whisperer.operator.services.durations import parse_duration
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FORBIDDEN, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 EXIT_INVALID = 5
@@ -57,8 +62,17 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def run_diff(kube: KubeClient, path: str, *, source: str | None, output: str) -> int:
-    """`kubectl whisper diff`: exit 1 when applying would change something."""
+def run_diff(
+    kube: KubeClient,
+    path: str,
+    *,
+    source: str | None,
+    output: str,
+    replay_alerts: Callable[[KubeClient], list[Alert]] | None = None,
+) -> int:
+    """`kubectl whisper diff`: exit 1 when applying would change objects or behaviour.
+    With `replay_alerts`, those alerts are replayed with the current and the new config
+    (services/replay.py) and every difference is listed."""
     folder = Path(path).resolve()
     try:
         docs = gitsync.build(folder, ".")
@@ -82,6 +96,22 @@ def run_diff(kube: KubeClient, path: str, *, source: str | None, output: str) ->
         except NotFoundError:
             live[doc.id] = None
     result = configdiff.plan(docs, live, inventory)
+    differences: list[replay.Difference] = []
+    replayed = 0
+    if replay_alerts is not None:
+        current = [
+            {"kind": kind.info.kind, **body}
+            for kind in KINDS_BY_NAME.values()
+            if kind.info.kind in replay.CONFIG_KINDS
+            for body in kube.list(kind.info.plural)
+        ]
+        proposed = configdiff.proposed_objects(current, docs, result)
+        alerts = replay_alerts(kube)
+        replayed = len(alerts)
+        differences = replay.compare(
+            replay.replay(alerts, replay.Config.from_bodies(current)),
+            replay.replay(alerts, replay.Config.from_bodies(proposed)),
+        )
     data = {
         "changes": [
             {
@@ -92,7 +122,20 @@ def run_diff(kube: KubeClient, path: str, *, source: str | None, output: str) ->
                 ],
             }
             for c in result.changes
-        ]
+        ],
+        "behaviour": {
+            "alertsReplayed": replayed,
+            "differences": [
+                {
+                    "kind": d.kind,
+                    "subject": d.subject,
+                    "before": d.before,
+                    "after": d.after,
+                    "detail": d.detail,
+                }
+                for d in differences
+            ],
+        },
     }
     if output in ("json", "yaml"):
         _emit(data, output, [])
@@ -103,7 +146,50 @@ def run_diff(kube: KubeClient, path: str, *, source: str | None, output: str) ->
                 print(f"          {f.path}: {json.dumps(f.before)} -> {json.dumps(f.after)}")
         if not result.changes:
             print("no changes", file=sys.stderr)
-    return EXIT_ERROR if result.changes else EXIT_OK
+        if replay_alerts is not None:
+            print(
+                f"\nbehaviour, replaying {replayed} alert(s) with the current and the new config:"
+            )
+            for d in differences:
+                print(f"{d.kind:<8} {d.subject}: {d.before} -> {d.after}")
+                if d.detail:
+                    print(f"          ({d.detail})")
+            if not differences:
+                print("no difference")
+    return EXIT_ERROR if result.changes or differences else EXIT_OK
+
+
+def alerts_from_file(path: str) -> list[Alert]:
+    """Alerts from a YAML or JSON file: documents, lists of them, or `kind: List` objects."""
+    found: list[Alert] = []
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            for n, doc in enumerate(yaml.safe_load_all(handle)):
+                items = doc if isinstance(doc, list) else (doc or {}).get("items", [doc])
+                for item in items:
+                    if not isinstance(item, dict):
+                        raise WhispererError(f"{path}: document {n}: not an Alert object")
+                    found.append(Alert.from_body({"kind": "Alert", **item}))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise WhispererError(f"cannot read alerts from {path}: {exc}") from exc
+    return found
+
+
+def alerts_from_cluster(kube: KubeClient, since: timedelta) -> list[Alert]:
+    """The cluster's alerts that first fired within `since`."""
+    horizon = datetime.now(UTC) - since
+    alerts = [Alert.from_body({"kind": "Alert", **body}) for body in kube.list("alerts")]
+    return [a for a in alerts if a.spec.first_seen >= horizon]
+
+
+def _replay_source(args: argparse.Namespace) -> Callable[[KubeClient], list[Alert]] | None:
+    if args.no_replay:
+        return None
+    if args.alerts:
+        path = str(args.alerts)
+        return lambda _: alerts_from_file(path)
+    since = parse_duration(args.since)
+    return lambda kube: alerts_from_cluster(kube, since)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -132,6 +218,18 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAMESPACE/NAME",
         help="the GitSource whose inventory decides what would be pruned",
     )
+    diff.add_argument(
+        "--since",
+        default="24h",
+        metavar="DURATION",
+        help="replay the cluster's alerts that first fired within this (default 24h)",
+    )
+    diff.add_argument(
+        "--alerts", metavar="FILE", help="replay the Alerts in this YAML or JSON file instead"
+    )
+    diff.add_argument(
+        "--no-replay", action="store_true", help="compare objects only, replay no alerts"
+    )
     return p
 
 
@@ -152,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             groups = ",".join(who["groups"])
             _emit(who, args.output, [("username", who["username"]), ("groups", groups)])
         elif args.command == "diff":
-            return run_diff(kube, args.path, source=args.source, output=args.output)
+            return run_diff(
+                kube,
+                args.path,
+                source=args.source,
+                output=args.output,
+                replay_alerts=_replay_source(args),
+            )
     except ForbiddenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FORBIDDEN

@@ -28,7 +28,7 @@ def startup(memo: kopf.Memo) -> None:
     """Remember the open incidents (called once by the runner's startup handler)."""
     memo.correlator = Correlator()
     for body in memo.kube.list("incidents"):
-        incident = incidents.remembered(body)  # TEMP
+        incident = incidents.remembered(analysis.rules_body(body))  # not the AI's
         if incident is not None:
             memo.correlator.remember(incident)
 
@@ -172,55 +172,46 @@ def _assess(
     reopened: bool,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Routing, deadlines and the fitting runbook for a new or reopened incident (a reopened
-    one keeps its technician); deadlines again when its severity changed; routing again
-    while nobody could take it. Returns the status fields; adds timeline entries."""
-    fresh = opened or reopened
-    policies = {name: next(iter(found)) for name, found in kwargs["sla_policies"].items()}
+    """Routing, deadlines and the fitting runbook (assessment.follow_up); returns the status
+    fields and adds timeline entries."""
+    runbook_index: kopf.Index[str, Runbook] = kwargs["runbook_models"]
+    config = assessment.Rules(
+        policies={name: next(iter(found)) for name, found in kwargs["sla_policies"].items()},
+        rules=_one_key(kwargs["routing_rules"]),
+        technicians=_one_key(kwargs["technicians"]),
+        runbooks=[
+            *runbook_index.get(f"company-{incident.company}", []),
+            *runbook_index.get(PLATFORM_NAMESPACE, []),
+        ],
+    )
+    done = assessment.follow_up(
+        incident,
+        facts,
+        config,
+        opened=opened,
+        reopened=reopened,
+        workload=memo.correlator.workload(),
+        at=datetime.now(UTC),
+    )
     out: dict[str, Any] = {}
-    if fresh or incident.assignee is None:
-        runbook_index: kopf.Index[str, Runbook] = kwargs["runbook_models"]
-        done = assessment.assess(
-            incident,
-            facts,
-            policies=policies,
-            rules=_one_key(kwargs["routing_rules"]),
-            technicians=_one_key(kwargs["technicians"]),
-            runbooks=[
-                *runbook_index.get(f"company-{incident.company}", []),
-                *runbook_index.get(PLATFORM_NAMESPACE, []),
-            ],
-            workload=memo.correlator.workload(),
-            at=datetime.now(UTC),
-            since=incident.opened_at,
+    if done.route is not None:
+        actor = f"policy:RoutingRule/{','.join(done.route.rules) or 'none'}"
+        if done.assigned is not None:
+            out |= {"assignee": done.assigned, "assignedAt": _now()}
+            entries.append(_entry("Assigned", actor, f"{done.assigned}: {done.route.reason}"))
+        elif opened and done.route.technician is None:
+            entries.append(_entry("Unassigned", actor, done.route.reason))
+    if done.runbook is not None:
+        how = "would start by itself" if done.runbook.auto_run else "needs approval"
+        entries.append(
+            _entry(
+                "RunbookSuggested",
+                f"policy:Company/{incident.company}/spec.remediation",
+                f"{done.runbook.runbook} ({done.runbook.risk} risk) fits; it {how}",
+            )
         )
-        chosen = done.route
-        rules = ",".join(chosen.rules) or "none"
-        if incident.assignee is None and chosen.technician is not None:
-            incident.assignee = chosen.technician
-            out |= {"assignee": chosen.technician, "assignedAt": _now()}
-            entries.append(
-                _entry(
-                    "Assigned",
-                    f"policy:RoutingRule/{rules}",
-                    f"{chosen.technician}: {chosen.reason}",
-                )
-            )
-        elif opened and chosen.technician is None:
-            entries.append(_entry("Unassigned", f"policy:RoutingRule/{rules}", chosen.reason))
-        if opened and done.runbook is not None:
-            how = "would start by itself" if done.runbook.auto_run else "needs approval"
-            entries.append(
-                _entry(
-                    "RunbookSuggested",
-                    f"policy:Company/{incident.company}/spec.remediation",
-                    f"{done.runbook.runbook} ({done.runbook.risk} risk) fits; it {how}",
-                )
-            )
-    if fresh or incident.assessed_severity != incident.severity:
-        found = assessment.deadlines_for(incident, facts, policies, since=incident.opened_at)
-        incident.assessed_severity = incident.severity
-        out["sla"] = assessment.sla_status(found)
+    if done.deadlines_changed:
+        out["sla"] = assessment.sla_status(done.deadlines)
     return out
 
 

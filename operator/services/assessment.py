@@ -88,6 +88,71 @@ def assess(
     )
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The config routing, SLA and remediation read (from Kopf indexes in the operator, from
+    the replayed config in the diff)."""
+
+    policies: Mapping[str, SLAPolicy]
+    rules: Sequence[RoutingRule]
+    technicians: Sequence[Technician]
+    runbooks: Sequence[Runbook]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What changed on an incident after an alert placed it: `route` when routing ran (and
+    `assigned` when it chose someone new), `runbook` for a new incident, `deadlines` when
+    they were (re)computed (`deadlines_changed`)."""
+
+    route: RouteDecision | None = None
+    assigned: str | None = None
+    runbook: RunbookChoice | None = None
+    deadlines_changed: bool = False
+    deadlines: Deadlines | None = None
+
+
+def follow_up(
+    incident: OpenIncident,
+    facts: CompanyFacts,
+    config: Rules,
+    *,
+    opened: bool,
+    reopened: bool,
+    workload: Mapping[str, int],
+    at: datetime,
+) -> FollowUp:
+    """After an alert joined, opened or reopened `incident`: route a new or reopened one (a
+    reopened one keeps its technician) and one nobody could take yet; recompute deadlines
+    when it (re)opened or its severity changed. Updates `incident.assignee` and
+    `incident.assessed_severity`."""
+    fresh = opened or reopened
+    chosen: RouteDecision | None = None
+    assigned: str | None = None
+    runbook: RunbookChoice | None = None
+    if fresh or incident.assignee is None:
+        done = assess(
+            incident,
+            facts,
+            policies=config.policies,
+            rules=config.rules,
+            technicians=config.technicians,
+            runbooks=config.runbooks,
+            workload=workload,
+            at=at,
+            since=incident.opened_at,
+        )
+        chosen = done.route
+        if incident.assignee is None and chosen.technician is not None:
+            incident.assignee = assigned = chosen.technician
+        runbook = done.runbook if opened else None
+    if fresh or incident.assessed_severity != incident.severity:
+        incident.assessed_severity = incident.severity
+        found = deadlines_for(incident, facts, config.policies, since=incident.opened_at)
+        return FollowUp(chosen, assigned, runbook, True, found)
+    return FollowUp(chosen, assigned, runbook)
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -71,3 +71,23 @@ def plan(
     for gone in sorted(set(inventory) - wanted):
         result.changes.append(ObjectChange("prune", gone))
     return result
+
+
+def object_id(body: Mapping[str, Any]) -> str:
+    """An object's inventory id (as `Doc.id` names the documents)."""
+    meta = body["metadata"]
+    return f"{meta.get('namespace') or ''}_{meta['name']}_alertwhisperer.io_{body['kind']}"
+
+
+def proposed_objects(
+    live: Iterable[Mapping[str, Any]], docs: Iterable[Doc], result: Plan
+) -> list[Mapping[str, Any]]:
+    """The objects the cluster would hold after applying: the live ones, without those the
+    plan prunes, with each document in place of the object it adds or changes."""
+    pruned = {c.id for c in result.of("prune")}
+    objects: dict[str, Mapping[str, Any]] = {
+        object_id(body): body for body in live if object_id(body) not in pruned
+    }
+    for doc in docs:
+        objects[doc.id] = doc.body
+    return list(objects.values())

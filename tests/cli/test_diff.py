@@ -4,21 +4,18 @@ against the real cluster, without changing anything."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 from support.cluster import Cluster
+from support.plugin import diff
 
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import KINDS_BY_NAME
 
 API = "alertwhisperer.io/v1alpha1"
-PLUGIN = str(Path(sys.executable).parent / "kubectl-whisper")
 
 
 def docs(s: str, *, display: str, with_rule: bool) -> list[dict[str, Any]]:
@@ -49,17 +46,6 @@ def docs(s: str, *, display: str, with_rule: bool) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def diff(folder: Path, kubeconfig: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PLUGIN, "--kubeconfig", str(kubeconfig), "diff", str(folder), *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, "PYTHONSAFEPATH": "1"},
-    )
 
 
 def test_diff_names_adds_field_changes_and_prunes(
