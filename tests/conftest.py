@@ -24,6 +24,8 @@ os.environ.setdefault("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "2")
 os.environ.setdefault("WHISPERER_GITSOURCE_TICK_SECONDS", "1")
 # Check incidents for auto-resolution every second.
 os.environ.setdefault("WHISPERER_INCIDENT_TICK_SECONDS", "1")
+# Prune expired resolved alerts every second.
+os.environ.setdefault("WHISPERER_ALERT_SWEEP_SECONDS", "1")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

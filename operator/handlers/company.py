@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from whisperer.operator.handlers.config import write_ready
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Company
-from whisperer.operator.services import access, tenancy
+from whisperer.operator.services import access, retention, tenancy
+from whisperer.operator.services.durations import parse_duration
 from whisperer.operator.services.readiness import company_verdict
 
 WEBHOOK_URL = os.environ.get(
     "WHISPERER_WEBHOOK_URL", "http://whisperer-webhook.alert-whisperer.svc:8080"
 )
 SWEEP_SECONDS = float(os.environ.get("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "60"))
+ALERT_SWEEP_SECONDS = float(os.environ.get("WHISPERER_ALERT_SWEEP_SECONDS", "300"))
 ROTATE_FIELD = ("metadata", "annotations", tenancy.ROTATE_ANNOTATION)
 
 
@@ -78,6 +81,30 @@ def sweep_credentials(body: kopf.Body, status: kopf.Status, memo: kopf.Memo, **_
     access.sync_credentials(
         memo.kube, company, rotation=None, known_external_id=status.get("externalId")
     )
+
+
+@kopf.timer(
+    GROUP, VERSION, "companies", interval=ALERT_SWEEP_SECONDS, initial_delay=ALERT_SWEEP_SECONDS
+)
+def prune_alerts(body: kopf.Body, spec: kopf.Spec, memo: kopf.Memo, **_: Any) -> None:
+    """Delete resolved alerts older than the company's `incidents.alertRetention`."""
+    if body.get("metadata", {}).get("deletionTimestamp"):
+        return
+    namespace = tenancy.namespace_name(body["metadata"]["name"])
+    text = (spec.get("incidents") or {}).get("alertRetention", "168h")
+    now = datetime.now(UTC)
+    names = retention.expired_alerts(
+        memo.kube.list("alerts", namespace), retention=parse_duration(text), now=now
+    )
+    pruned = sum(memo.kube.delete_custom("alerts", name, namespace) for name in names)
+    if pruned:
+        memo.kube.record_event(
+            dict(body),
+            reason="AlertsPruned",
+            message=f"policy:Company/{body['metadata']['name']}/spec.incidents.alertRetention: "
+            f"deleted {pruned} alert(s) resolved more than {text} ago",
+            key=f"AlertsPruned/{now:%Y%m%dT%H%M%S}",
+        )
 
 
 @kopf.on.delete(GROUP, VERSION, "companies")
