@@ -63,6 +63,7 @@ def incident_status(
             "signal": incident.cause_signal,
             "summary": summary,
             "decidedBy": decided_by,
+            "confidence": None,  # the rules are not guessing (an AI answer may have set it)
         },
         "alerts": {
             "count": len(incident.alerts),

@@ -121,6 +121,61 @@ class RootCause(Schema):
     confidence: float | None = Field(default=None, ge=0, le=1, description="0..1, for AI.")
 
 
+class AnalysisCause(Schema):
+    """The cause the AI names: an asset of the incident and a signal."""
+
+    asset: str = Field(default="", max_length=253, description="The asset it blames.")
+    signal: str = Field(default="", max_length=256, description="The signal it blames.")
+
+
+class RulesDecision(Schema):
+    """What the rules had concluded before the AI decided, kept so that correlation goes on
+    from the rules' conclusions (after a restart too), never from the AI's."""
+
+    severity: Severity | None = Field(default=None, description="The rules' severity.")
+    score: int | None = Field(default=None, ge=0, le=100, description="The rules' score.")
+    priority: Priority | None = Field(default=None, description="The rules' priority.")
+    root_cause: RootCause | None = Field(default=None, description="The rules' root cause.")
+
+
+class Analysis(Schema):
+    """The optional AI analysis of the incident (Claude, through the anthropic SDK): advice
+    that decides only above the confidence threshold."""
+
+    provider: Literal["anthropic", "bedrock"] = Field(description="Where the model ran.")
+    model: str = Field(max_length=128, description="The model asked.")
+    at: datetime = Field(description="When the answer (or the failure) came.")
+    input_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of what was sent: the same input is not analysed again.",
+    )
+    summary: str | None = Field(default=None, max_length=2048, description="What happened.")
+    probable_cause: AnalysisCause | None = Field(default=None, description="The probable cause.")
+    suggested_severity: Severity | None = Field(
+        default=None, description="The severity it suggests."
+    )
+    confidence: float | None = Field(default=None, ge=0, le=1, description="0..1, its own.")
+    applied_severity: bool = Field(
+        default=False,
+        description="Whether it decided: severity and root cause are the AI's (confidence at or "
+        "above the threshold, cause among the incident's assets).",
+    )
+    note: str | None = Field(
+        default=None, max_length=256, description="Why it did or did not decide."
+    )
+    error: str | None = Field(
+        default=None, max_length=1024, description="Why it failed (the rules alone decide)."
+    )
+    skipped_reason: Literal["budget"] | None = Field(
+        default=None, description="Why no request was made (the rules alone decide)."
+    )
+    cached: bool = Field(default=False, description="Answered from the cache, at no cost.")
+    rules: RulesDecision | None = Field(
+        default=None, description="What the AI's decision replaced (only when it decided)."
+    )
+    cost_usd: float = Field(default=0, ge=0, description="What the request cost, in US dollars.")
+
+
 class SLAClocks(Schema):
     """The incident's deadlines and whether they were met."""
 
@@ -177,6 +232,9 @@ class IncidentStatus(StatusBase):
     opened_at: datetime | None = Field(default=None, description="When it opened.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
     reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
+    analysis: Analysis | None = Field(
+        default=None, description="The optional AI analysis (absent when it is not configured)."
+    )
 
 
 class Incident(Resource):
