@@ -76,28 +76,34 @@ def correlate(
     ref = (status.get("incidentRef") or {}).get("name")
     if status.get("silencedBy"):
         return
+    facts = company_of(kwargs["company_facts"], company)
+    at: datetime | None = None  # the event time of a recurrence, placed anew
     if ref:
         counted = bool(status.get("resolutionCounted"))
         if alert.spec.state == "resolved" and not counted:
+            event_at = alert.spec.resolved_at or alert.spec.last_seen
             with LOCK:
                 found = memo.correlator.alert_resolved(
-                    company,
-                    ref,
-                    alert.metadata.name,
-                    datetime.now(UTC),
-                    event_at=alert.spec.resolved_at or alert.spec.last_seen,
+                    company, ref, alert.metadata.name, datetime.now(UTC), event_at=event_at
                 )
+                _flap(memo, found, facts, alert.metadata.name, event_at)
                 _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
             patch.status["resolutionCounted"] = True
-        elif alert.spec.state == "firing" and counted:
-            with LOCK:
-                found = memo.correlator.alert_refired(company, ref, alert.metadata.name)
-                _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
-            patch.status["resolutionCounted"] = False
-        return
+            return
+        if not (alert.spec.state == "firing" and counted):
+            return
+        with LOCK:
+            found = memo.correlator.alert_refired(company, ref, alert.metadata.name)
+            _flap(memo, found, facts, alert.metadata.name, alert.spec.last_seen)
+            _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
+        patch.status["resolutionCounted"] = False
+        if found is not None:
+            return
+        # Its incident has resolved since: the recurrence is placed like a new alert, at
+        # the time it fired again (it reopens the incident within the reopen window).
+        at = alert.spec.last_seen
     if alert.spec.state != "firing":
         return
-    facts = company_of(kwargs["company_facts"], company)
     if facts is None:
         raise kopf.TemporaryError(f"company {company!r} is not known yet", delay=10)
     index: kopf.Index[str, Silence] = kwargs["silences"]
@@ -109,6 +115,7 @@ def correlate(
             facts,
             silences=[*index.get(namespace or "", []), *index.get(PLATFORM_NAMESPACE, [])],
             firing=kwargs["firing_alerts"].get(namespace or "", []),
+            at=at,
         )
         if placed.silence is not None:
             silence = placed.silence
@@ -124,6 +131,8 @@ def correlate(
             return
         decision, incident = placed.decision, placed.incident
         assert decision is not None and incident is not None
+        if at is not None:  # a recurrence is a change of state too
+            _flap(memo, incident, facts, alert.metadata.name, at)
         if decision.new:
             # A conflict means it was made before a restart: the status write brings it up to date.
             with contextlib.suppress(ConflictError):
@@ -156,6 +165,21 @@ def correlate(
             memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
         )
     patch.status["incidentRef"] = {"name": incident.name}
+
+
+def _flap(
+    memo: kopf.Memo,
+    incident: OpenIncident | None,
+    facts: CompanyFacts | None,
+    alert: str,
+    at: datetime,
+) -> None:
+    """Count the alert's change of state; mark its incident flapping when it changes state
+    the company's flapThreshold times within flapWindow (event time)."""
+    if facts is not None:
+        memo.correlator.toggled(
+            incident, alert, at, threshold=facts.flap_threshold, window=facts.flap_window
+        )
 
 
 def _one_key(index: kopf.Index[str, Any]) -> list[Any]:
@@ -280,14 +304,17 @@ def auto_resolve(
         return
     quiet = datetime.fromisoformat(str(alerts["quietSince"]).replace("Z", "+00:00"))
     now = datetime.now(UTC)
-    if now < quiet + facts.hold_down:
+    hold_down = facts.hold_down
+    if status.get("pattern") == "flapping":  # quiet for a whole flap window, not a pause
+        hold_down = max(hold_down, facts.flap_window)
+    if now < quiet + hold_down:
         return
     name = body["metadata"]["name"]
     with LOCK:
         entry = _entry(
             "AutoResolved",
             f"policy:Company/{company}/spec.incidents.autoResolve",
-            f"every alert resolved and stayed so for {facts.hold_down}",
+            f"every alert resolved and stayed so for {hold_down}",
         )
         timeline = _record(memo, name, namespace, [entry])
         memo.correlator.incident_resolved(company, name, now)

@@ -156,6 +156,7 @@ def priority(
 
 STORM_SPAN = timedelta(minutes=1)
 PERIODIC_TOLERANCE = 0.1
+TOGGLES_KEPT = 10_000  # alerts whose changes of state are remembered (for flapping)
 
 
 class Correlator:
@@ -174,6 +175,7 @@ class Correlator:
         self._storm_threshold = storm_threshold
         self._recent: dict[str, list[datetime]] = {}
         self._episodes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+        self._toggles: dict[tuple[str, str], list[datetime]] = {}
 
     def remember(self, incident: OpenIncident) -> None:
         """Add (or replace) an incident, e.g. when the operator starts; a resolved one is
@@ -225,6 +227,33 @@ class Correlator:
             found.firing.add(alert)
             found.quiet_since = None
         return found
+
+    def toggled(
+        self,
+        incident: OpenIncident | None,
+        alert: str,
+        at: datetime,
+        *,
+        threshold: int,
+        window: timedelta,
+    ) -> bool:
+        """An alert changed state at `at` (event time); once it has changed `threshold`
+        times within `window`, its open incident (a plain one: not a storm or cascade) is
+        marked flapping. Returns whether the alert is flapping."""
+        if incident is None:
+            return False
+        if len(self._toggles) > TOGGLES_KEPT:  # forget alerts that stopped changing
+            for stale in [k for k, v in self._toggles.items() if v[-1] < at - window]:
+                del self._toggles[stale]
+        key = (incident.company, alert)
+        times = self._toggles.setdefault(key, [])
+        bisect.insort(times, at)
+        del times[: bisect.bisect_left(times, times[-1] - window)]
+        if len(times) < threshold:
+            return False
+        if incident.pattern in ("single", "multi-source", "periodic"):
+            incident.pattern = "flapping"
+        return True
 
     def incident_resolved(self, company: str, incident: str, at: datetime) -> None:
         """The incident resolved (by its hold-down or a technician): it may still reopen."""

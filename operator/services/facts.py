@@ -32,6 +32,8 @@ class CompanyFacts:
     hold_down: timedelta = timedelta(minutes=5)
     reopen_window: timedelta = timedelta(hours=1)
     storm_threshold: int = 20
+    flap_threshold: int = 4
+    flap_window: timedelta = timedelta(hours=1)
     depends_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     critical: frozenset[str] = frozenset()
     inhibit_rules: tuple[InhibitRule, ...] = ()
@@ -52,6 +54,8 @@ def facts_of(spec: Mapping[str, Any]) -> CompanyFacts:
         hold_down=parse_duration(incident_settings.get("autoResolveHoldDown", "5m")),
         reopen_window=parse_duration(incident_settings.get("reopenWindow", "1h")),
         storm_threshold=int(incident_settings.get("stormThreshold", 20)),
+        flap_threshold=int(incident_settings.get("flapThreshold", 4)),
+        flap_window=parse_duration(incident_settings.get("flapWindow", "1h")),
         depends_on={a["name"]: tuple(a.get("dependsOn") or []) for a in assets},
         critical=frozenset(a["name"] for a in assets if a.get("critical")),
         inhibit_rules=tuple(

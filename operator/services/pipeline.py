@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from whisperer.operator.models.v1alpha1 import Alert, Silence
 from whisperer.operator.services.correlation import (
@@ -34,8 +35,8 @@ class Placement:
     incident: OpenIncident | None = None
 
 
-def alert_facts(alert: Alert, company: str) -> AlertFacts:
-    """What correlation needs of an alert."""
+def alert_facts(alert: Alert, company: str, at: datetime | None = None) -> AlertFacts:
+    """What correlation needs of an alert, at its first firing (or at `at`, a recurrence)."""
     return AlertFacts(
         company=company,
         name=alert.metadata.name,
@@ -44,13 +45,16 @@ def alert_facts(alert: Alert, company: str) -> AlertFacts:
         category=alert.spec.labels.get("signal_category", "other"),
         severity=alert.spec.severity,
         source=alert.spec.source,
-        at=alert.spec.first_seen,
+        at=at or alert.spec.first_seen,
     )
 
 
-def incident_name(alert: Alert) -> str:
-    """The name of an incident an alert opens (deterministic: a rerun finds it again)."""
-    return f"inc-{alert.spec.fingerprint}"
+def incident_name(alert: Alert, at: datetime | None = None) -> str:
+    """The name of an incident an alert opens (deterministic: a rerun finds it again); a
+    recurrence at `at` that opens another one is told apart by its time."""
+    if at is None or at == alert.spec.first_seen:
+        return f"inc-{alert.spec.fingerprint}"
+    return f"inc-{alert.spec.fingerprint[:16]}-{int(at.timestamp()):x}"
 
 
 def place(
@@ -61,11 +65,13 @@ def place(
     *,
     silences: Iterable[Silence],
     firing: Iterable[FiringAlert],
+    at: datetime | None = None,
 ) -> Placement:
     """Decide where a firing alert goes; the correlator remembers the decision. `silences`
     are those of the company's namespace and the platform's; `firing` the namespace's
-    firing alerts (inhibition candidates)."""
-    fact = alert_facts(alert, company)
+    firing alerts (inhibition candidates); `at` the time of a recurrence (default: the
+    alert's first firing)."""
+    fact = alert_facts(alert, company, at)
     fields = alert_fields(
         alert.spec.labels,
         asset=fact.asset,
@@ -82,7 +88,7 @@ def place(
         return Placement(fact, fields, inhibitor=source, incident=muted)
     decision = correlator.decide(
         fact,
-        new_name=incident_name(alert),
+        new_name=incident_name(alert, at),
         window=facts.window,
         depends_on=facts.depends_on,
         reopen_window=facts.reopen_window,

@@ -196,8 +196,11 @@ def _auto_resolve(correlator: Correlator, company: str, facts: CompanyFacts, at:
         return
     for incident in correlator.open_incidents(company):
         quiet = incident.quiet_since
-        if not incident.firing and quiet is not None and quiet + facts.hold_down <= at:
-            correlator.incident_resolved(company, incident.name, quiet + facts.hold_down)
+        hold_down = facts.hold_down
+        if incident.pattern == "flapping":
+            hold_down = max(hold_down, facts.flap_window)
+        if not incident.firing and quiet is not None and quiet + hold_down <= at:
+            correlator.incident_resolved(company, incident.name, quiet + hold_down)
 
 
 @dataclass(frozen=True)

@@ -357,6 +357,77 @@ def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
     assert len(incidents(admin, company)) == 1
 
 
+def test_the_same_alert_firing_again_reopens_or_opens_anew(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    """A tool re-fires the same alert (one Alert resource, as the webhook keeps it): within
+    the reopen window its resolved incident reopens; after it, a new incident opens."""
+    ns = f"company-{company}"
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        name = alert(admin, company, asset="mail01", raw="SMTP service down", source="zabbix")
+        incident = incident_of(admin, company, name)
+        resolve(admin, company, name, minutes=1)
+        wait_for(lambda: phase(admin, company, incident) == "Resolved", what="auto-resolution")
+        fire(admin, company, name, minutes=30)
+        wait_for(lambda: phase(admin, company, incident) == "Open", what="the incident to reopen")
+        assert admin.get("incidents", incident, ns)["status"]["reopened"] == 1
+        assert admin.get("alerts", name, ns)["status"]["incidentRef"]["name"] == incident
+        resolve(admin, company, name, minutes=31)
+        wait_for(lambda: phase(admin, company, incident) == "Resolved", what="resolution again")
+        fire(admin, company, name, minutes=300)  # long after the one-hour reopen window
+        later = wait_for(
+            lambda: (
+                (ref := admin.get("alerts", name, ns)["status"]["incidentRef"]["name"]) != incident
+                and ref
+            ),
+            what="a new incident for the late recurrence",
+        )
+        assert str(later).startswith(incident + "-")
+        status = wait_for(
+            lambda: admin.get("incidents", later, ns).get("status", {}).get("alerts"),
+            what="the new incident's status",
+        )
+        assert status["count"] == 1 and status["firing"] == 1
+        assert phase(admin, company, incident) == "Resolved"
+
+
+def test_a_flapping_alert_is_marked_and_does_not_churn_incidents(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    ns = f"company-{company}"
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        name = alert(admin, company, asset="app01", raw="HTTP 5xx rate high", source="datadog")
+        incident = incident_of(admin, company, name)
+        minute = 0.0
+        for _ in range(3):  # six changes of state within a few minutes (event time)
+            minute += 1
+            resolve(admin, company, name, minutes=minute)
+            wait_for(
+                lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is True,
+                what="the resolution counted",
+            )
+            minute += 1
+            fire(admin, company, name, minutes=minute)
+            wait_for(
+                lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is False,
+                what="the re-firing counted",
+            )
+        status = wait_for(
+            lambda: (
+                (s := admin.get("incidents", incident, ns)["status"]).get("pattern") == "flapping"
+                and s
+            ),
+            what="the incident marked flapping",
+        )
+        assert status["phase"] == "Open"
+        resolve(admin, company, name, minutes=minute + 1)
+        time.sleep(5)  # past the 3 s hold-down: a flapping incident waits a flap window
+        assert phase(admin, company, incident) == "Open"
+    assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
+
+
 def test_a_firing_source_mutes_its_targets_which_stay_visible(
     cluster: Cluster, admin: KubeClient, company: str
 ) -> None:

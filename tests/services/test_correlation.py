@@ -202,3 +202,43 @@ def test_a_refiring_alert_makes_the_incident_loud_again() -> None:
     c.alert_refired("acme", name, "a")
     (incident,) = c.open_incidents("acme")
     assert incident.firing == {"a"} and incident.quiet_since is None
+
+
+def test_changes_of_state_within_the_window_mark_flapping() -> None:
+    c = Correlator()
+    f = facts("a1", minutes=0)
+    decide(c, f)
+    incident = c.open_incidents(f.company)[0]
+    window = timedelta(minutes=10)
+    at = [T0 + timedelta(minutes=m) for m in (1, 2, 3, 20, 21, 22, 23)]
+    flags = [c.toggled(incident, "a1", t, threshold=4, window=window) for t in at]
+    # Three changes, then a pause longer than the window, then four within it.
+    assert flags == [False, False, False, False, False, False, True]
+    assert incident.pattern == "flapping"
+    assert not c.toggled(None, "a1", at[-1], threshold=1, window=window)
+
+
+def test_a_storm_or_cascade_keeps_its_shape_when_an_alert_flaps() -> None:
+    c = Correlator(storm_threshold=3)
+    for n in range(4):
+        decide(c, facts(f"s{n}", minutes=0, asset=f"h{n}"))
+    storm = next(i for i in c.open_incidents("acme") if i.pattern == "storm")
+    for m in range(5):
+        c.toggled(storm, "s3", T0 + timedelta(minutes=m), threshold=2, window=timedelta(hours=1))
+    assert storm.pattern == "storm"
+
+
+def test_the_storm_threshold_can_be_given_per_decision() -> None:
+    c = Correlator()
+    results = [
+        c.decide(
+            facts(f"x{n}", minutes=0, asset=f"h{n}"),
+            new_name=f"inc-x{n}",
+            window=timedelta(minutes=15),
+            depends_on={},
+            storm_threshold=5,
+        ).pattern
+        for n in range(6)
+    ]
+    assert results[:4] == ["single"] * 4
+    assert results[4:] == ["storm", "storm"]

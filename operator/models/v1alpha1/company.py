@@ -273,6 +273,27 @@ class IncidentSettings(Schema):
         description="Alerts of the company within one minute (event time) that make a storm: "
         "further alerts with the same signal join one storm incident.",
     )
+    flap_threshold: int = Field(
+        default=4,
+        ge=2,
+        le=100,
+        description="Changes of state (firing to resolved or back) of one alert within "
+        "flapWindow that mark its incident flapping: it then resolves only after a whole "
+        "flapWindow of quiet.",
+    )
+    flap_window: str = Field(
+        default="1h",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="The window (event time) in which flapThreshold changes mark flapping.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "duration(self) >= duration('1m') && duration(self) <= duration('24h')",
+                    "message": "flapWindow must be between 1m and 24h",
+                }
+            ]
+        },
+    )
     alert_retention: str = Field(
         default="168h",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
