@@ -10,7 +10,7 @@ from typing import Any
 
 import kopf
 
-from whisperer.operator.errors import ConflictError
+from whisperer.operator.errors import ConflictError, NotFoundError
 from whisperer.operator.handlers.config import ALL, company_of
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Runbook, Silence
 from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline
@@ -28,6 +28,12 @@ def startup(memo: kopf.Memo) -> None:
     """Remember the open incidents (called once by the runner's startup handler)."""
     memo.correlator = Correlator()
     for body in memo.kube.list("incidents"):
+        status = body.get("status") or {}
+        if status.get("mergedInto"):
+            memo.correlator.merged(
+                status.get("company", ""), body["metadata"]["name"], status["mergedInto"]
+            )
+            continue
         incident = incidents.remembered(analysis.rules_body(body))  # not the AI's
         if incident is not None:
             memo.correlator.remember(incident)
@@ -139,6 +145,8 @@ def correlate(
                 memo.kube.create(
                     "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
                 )
+        for name in decision.absorbed:
+            _merge(memo, name, incident.name, namespace, company, decision.reason)
         extra: dict[str, Any] = {}
         entries: list[dict[str, str]] = []
         if decision.reopened:
@@ -165,6 +173,24 @@ def correlate(
             memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
         )
     patch.status["incidentRef"] = {"name": incident.name}
+
+
+def _merge(
+    memo: kopf.Memo, name: str, into: str, namespace: str | None, company: str, reason: str
+) -> None:
+    """Close an incident whose cause turned up later: it points to the one that took it in
+    (its alerts keep their reference; correlation follows `mergedInto`)."""
+    entry = _entry("MergedInto", f"policy:Company/{company}/spec.assets", f"{into}: {reason}")
+    try:
+        timeline = _record(memo, name, namespace, [entry])
+    except NotFoundError:
+        return
+    memo.kube.patch_status(
+        "incidents",
+        name,
+        {"phase": "Resolved", "mergedInto": into, "resolvedAt": _now(), "timeline": timeline},
+        namespace,
+    )
 
 
 def _flap(

@@ -81,6 +81,22 @@ class OpenIncident:
         kept = [r for r in self.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :]
         self.refs = [*kept, ref]
 
+    def absorb(self, other: OpenIncident) -> None:
+        """Take in another incident's alerts (a dependant's, when its cause turns up late)."""
+        self.first_at = min(self.first_at, other.first_at)
+        self.last_at = max(self.last_at, other.last_at)
+        self.sources |= other.sources
+        self.assets |= other.assets
+        self.alerts |= other.alerts
+        self.firing |= other.firing
+        kept = [r for r in other.refs if r["name"] not in {x["name"] for x in self.refs}]
+        self.refs = [*kept, *self.refs][-REFS_KEPT:]
+        if SEVERITY_RANK.get(other.severity, 0) > SEVERITY_RANK.get(self.severity, 0):
+            self.severity = other.severity
+        if self.firing:
+            self.quiet_since = None
+        self.pattern = "cascade"
+
     def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
         """Record that an alert joined."""
         self.add_ref(facts)
@@ -108,6 +124,8 @@ class Decision:
     reason: str
     pattern: str
     reopened: bool = False
+    absorbed: tuple[str, ...] = ()
+    """Open incidents of dependants this (availability) incident took in: they are merged."""
 
 
 def aggregation_key(asset: str, signal: str) -> str:
@@ -176,6 +194,7 @@ class Correlator:
         self._recent: dict[str, list[datetime]] = {}
         self._episodes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
         self._toggles: dict[tuple[str, str], list[datetime]] = {}
+        self._merged: dict[tuple[str, str], str] = {}
 
     def remember(self, incident: OpenIncident) -> None:
         """Add (or replace) an incident, e.g. when the operator starts; a resolved one is
@@ -184,6 +203,17 @@ class Correlator:
             self._resolved.setdefault(incident.company, {})[incident.name] = incident
         else:
             self._open.setdefault(incident.company, {})[incident.name] = incident
+
+    def merged(self, company: str, absorbed: str, into: str) -> None:
+        """Remember that `absorbed` was merged into `into` (e.g. after a restart): its
+        alerts' news goes to `into`."""
+        self._merged[(company, absorbed)] = into
+
+    def _target(self, company: str, incident: str) -> str:
+        seen = 0
+        while (company, incident) in self._merged and seen < 10:
+            incident, seen = self._merged[(company, incident)], seen + 1
+        return incident
 
     def forget(self, company: str, name: str) -> None:
         """An incident went away."""
@@ -201,7 +231,7 @@ class Correlator:
     ) -> OpenIncident | None:
         """An alert of an open incident resolved; when none fires any more, the incident is
         quiet from `at` (it resolves after the hold-down, unless an alert fires again)."""
-        found = self._open.get(company, {}).get(incident)
+        found = self._open.get(company, {}).get(self._target(company, incident))
         if found is None:
             return None
         found.firing.discard(alert)
@@ -213,7 +243,7 @@ class Correlator:
 
     def mute(self, company: str, incident: str, facts: AlertFacts) -> OpenIncident | None:
         """An inhibited alert: listed on the incident that explains it, muted, not firing."""
-        found = self._open.get(company, {}).get(incident)
+        found = self._open.get(company, {}).get(self._target(company, incident))
         if found is None:
             return None
         found.add_ref(facts, muted=True)
@@ -222,7 +252,7 @@ class Correlator:
 
     def alert_refired(self, company: str, incident: str, alert: str) -> OpenIncident | None:
         """An alert of an open incident fires again: the incident is no longer quiet."""
-        found = self._open.get(company, {}).get(incident)
+        found = self._open.get(company, {}).get(self._target(company, incident))
         if found is not None:
             found.firing.add(alert)
             found.quiet_since = None
@@ -357,7 +387,43 @@ class Correlator:
         incident = self._new(facts, new_name=new_name, key=key)
         episodes.append((facts.at, incident.name))
         del episodes[:-10]
+        absorbed = self._absorb_dependants(incident, window=window, depends_on=depends_on)
+        if absorbed:
+            return Decision(
+                incident.name,
+                True,
+                f"{facts.signal} on {facts.asset}, which {len(absorbed)} open incident(s) "
+                "of its dependants follow from",
+                "cascade",
+                absorbed=absorbed,
+            )
         return Decision(incident.name, True, "a new problem", incident.pattern)
+
+    def _absorb_dependants(
+        self,
+        cause: OpenIncident,
+        *,
+        window: timedelta,
+        depends_on: Mapping[str, Iterable[str]],
+    ) -> tuple[str, ...]:
+        """A host-down (any availability signal) that turns up after the alerts of what
+        depends on it takes their open incidents in: the cause explains them."""
+        if cause.cause_category != "availability":
+            return ()
+        open_ = self._open.get(cause.company, {})
+        taken = sorted(
+            name
+            for name, other in open_.items()
+            if name != cause.name
+            and other.pattern not in ("storm", "cascade")
+            and other.cause_asset != cause.cause_asset
+            and cause.cause_asset in upstream_of(other.cause_asset, depends_on)
+            and other.first_at - window <= cause.first_at <= other.last_at + window
+        )
+        for name in taken:
+            cause.absorb(open_.pop(name))
+            self._merged[(cause.company, name)] = cause.name
+        return tuple(taken)
 
     def _new(self, facts: AlertFacts, *, new_name: str, key: str) -> OpenIncident:
         storm = key.startswith("storm|")

@@ -154,6 +154,12 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
         assert decision is not None and incident is not None
         incident_id = f"{namespace}/{incident.name}"
         result.placed[alert_id] = incident_id
+        for absorbed in decision.absorbed:  # a late cause takes its dependants' incidents in
+            gone = result.incidents.pop(f"{namespace}/{absorbed}", None)
+            if gone is not None:
+                result.incidents.setdefault(incident_id, Outcome(incident_id)).alerts |= gone.alerts
+                for moved in gone.alerts:
+                    result.placed[moved] = incident_id
         firing.setdefault(namespace, {})[alert.metadata.name] = FiringAlert(
             alert.metadata.name, placed.fields, incident.name
         )

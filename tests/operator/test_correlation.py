@@ -357,6 +357,52 @@ def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
     assert len(incidents(admin, company)) == 1
 
 
+def test_a_host_down_arriving_after_its_dependants_takes_their_incidents_in(
+    cluster: Cluster, admin: KubeClient, company: str
+) -> None:
+    ns = f"company-{company}"
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        early = [
+            alert(admin, company, asset="app01", raw="HTTP 5xx above 5%", source="datadog"),
+            alert(admin, company, asset="web01", raw="Response time high", source="datadog"),
+        ]
+        before = {incident_of(admin, company, n) for n in early}
+        assert len(before) == 2
+        down = alert(
+            admin, company, asset="db01", raw="InstanceDown", source="alertmanager", minutes=2
+        )
+        cause = incident_of(admin, company, down)
+        assert cause not in before
+        status = wait_for(
+            lambda: (
+                (s := admin.get("incidents", cause, ns).get("status", {}))
+                .get("alerts", {})
+                .get("count")
+                == 3
+                and s
+            ),
+            what="the host's incident to hold its dependants' alerts",
+        )
+        assert status["pattern"] == "cascade"
+        assert status["rootCause"]["asset"] == "db01"
+        for name in before:
+            merged = wait_for(
+                lambda n=name: (
+                    (s := admin.get("incidents", n, ns).get("status", {})).get("mergedInto") and s
+                ),
+                what=f"{name} merged",
+            )
+            assert merged["mergedInto"] == cause and merged["phase"] == "Resolved"
+            assert merged["timeline"][-1]["type"] == "MergedInto"
+        # A dependant's alert resolving is counted on the incident that took it in.
+        resolve(admin, company, early[0], minutes=3)
+        wait_for(
+            lambda: admin.get("incidents", cause, ns)["status"]["alerts"]["firing"] == 2,
+            what="the resolution counted on the host's incident",
+        )
+
+
 def test_the_same_alert_firing_again_reopens_or_opens_anew(
     cluster: Cluster, admin: KubeClient, company: str
 ) -> None:

@@ -242,3 +242,36 @@ def test_the_storm_threshold_can_be_given_per_decision() -> None:
     ]
     assert results[:4] == ["single"] * 4
     assert results[4:] == ["storm", "storm"]
+
+
+def test_a_host_down_that_turns_up_late_takes_its_dependants_incidents_in() -> None:
+    c = Correlator()
+    web = decide(c, facts("w", asset="web01", signal="http-errors", category="application"))
+    app = decide(c, facts("a", asset="app01", signal="latency-high", category="application"))
+    other = decide(c, facts("o", asset="mail01", signal="latency-high", category="application"))
+    decision = c.decide(
+        facts("d", asset="db01", signal="host-down", category="availability", minutes=2),
+        new_name="inc-d",
+        window=WINDOW,
+        depends_on=TOPOLOGY,
+    )
+    assert decision.new and decision.pattern == "cascade"
+    assert decision.absorbed == tuple(sorted((web[0], app[0])))
+    [cause] = [i for i in c.open_incidents("acme") if i.name == "inc-d"]
+    assert cause.alerts == {"w", "a", "d"} and cause.cause_asset == "db01"
+    assert {i.name for i in c.open_incidents("acme")} == {"inc-d", other[0]}
+    # News of an absorbed incident's alert reaches the incident that took it in.
+    found = c.alert_resolved("acme", web[0], "w", T0, event_at=T0)
+    assert found is cause and "w" not in cause.firing
+
+
+def test_a_late_non_availability_problem_absorbs_nothing() -> None:
+    c = Correlator()
+    decide(c, facts("w", asset="web01", signal="http-errors", category="application"))
+    decision = c.decide(
+        facts("d", asset="db01", signal="cpu-high", category="compute", minutes=2),
+        new_name="inc-d",
+        window=WINDOW,
+        depends_on=TOPOLOGY,
+    )
+    assert decision.absorbed == ()

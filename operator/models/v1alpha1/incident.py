@@ -232,6 +232,12 @@ class IncidentStatus(StatusBase):
     opened_at: datetime | None = Field(default=None, description="When it opened.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
     reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
+    merged_into: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The incident that took this one in (its cause turned up later); "
+        "news of this one's alerts goes there.",
+    )
     analysis: Analysis | None = Field(
         default=None, description="The optional AI analysis (absent when it is not configured)."
     )
