@@ -46,7 +46,13 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.on.cleanup()
 def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    """Close the clients made at startup."""
+    """Write what is queued, then close the clients made at startup."""
+    writes = getattr(memo, "incident_writes", None)
+    if writes is not None:
+        writes.close()
+        logging.getLogger(__name__).info(
+            "incident status: %d changes written in %d patches", writes.submitted, writes.writes
+        )
     kube = getattr(memo, "kube", None)
     if kube is not None:
         kube.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import kopf
 
 from whisperer.operator.errors import ConflictError, NotFoundError
 from whisperer.operator.handlers.config import ALL, company_of
+from whisperer.operator.kube.coalesce import StatusCoalescer
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Runbook, Silence
 from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline
 from whisperer.operator.services.correlation import Correlator, OpenIncident
@@ -22,11 +24,16 @@ from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 LOCK = threading.Lock()  # decisions for one operator are made one at a time
 TICK = float(os.environ.get("WHISPERER_INCIDENT_TICK_SECONDS", "15"))
+# How long the incidents' status writer lets a burst of joins gather into one patch.
+LINGER = float(os.environ.get("WHISPERER_INCIDENT_LINGER_SECONDS", "0.02"))
+WRITE_TIMEOUT = 60.0
 
 
 def startup(memo: kopf.Memo) -> None:
-    """Remember the open incidents (called once by the runner's startup handler)."""
+    """Remember the open incidents, start the incidents' status writer (called once by the
+    runner's startup handler)."""
     memo.correlator = Correlator()
+    memo.incident_writes = StatusCoalescer(memo.kube, "incidents", linger=LINGER)
     for body in memo.kube.list("incidents"):
         status = body.get("status") or {}
         if status.get("mergedInto"):
@@ -93,7 +100,10 @@ def correlate(
                     company, ref, alert.metadata.name, datetime.now(UTC), event_at=event_at
                 )
                 _flap(memo, found, facts, alert.metadata.name, event_at)
-                _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
+                stored = _write(
+                    memo, found, namespace, company, latest=alert.metadata.name, **kwargs
+                )
+            _wait(stored)
             patch.status["resolutionCounted"] = True
             return
         if not (alert.spec.state == "firing" and counted):
@@ -101,7 +111,8 @@ def correlate(
         with LOCK:
             found = memo.correlator.alert_refired(company, ref, alert.metadata.name)
             _flap(memo, found, facts, alert.metadata.name, alert.spec.last_seen)
-            _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
+            stored = _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
+        _wait(stored)
         patch.status["resolutionCounted"] = False
         if found is not None:
             return
@@ -129,50 +140,69 @@ def correlate(
             return
         if placed.inhibitor is not None:
             patch.status["inhibitedBy"] = placed.inhibitor.name
+            stored, ref = None, None
             if placed.inhibitor.incident:  # muted alerts stay visible on the explaining incident
-                _write(
+                stored = _write(
                     memo, placed.incident, namespace, company, latest=alert.metadata.name, **kwargs
                 )
                 patch.status["incidentRef"] = {"name": placed.inhibitor.incident}
-            return
-        decision, incident = placed.decision, placed.incident
-        assert decision is not None and incident is not None
-        if at is not None:  # a recurrence is a change of state too
-            _flap(memo, incident, facts, alert.metadata.name, at)
-        if decision.new:
-            # A conflict means it was made before a restart: the status write brings it up to date.
-            with contextlib.suppress(ConflictError):
-                memo.kube.create(
-                    "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
-                )
-        for name in decision.absorbed:
-            _merge(memo, name, incident.name, namespace, company, decision.reason)
-        extra: dict[str, Any] = {}
-        entries: list[dict[str, str]] = []
-        if decision.reopened:
-            entries.append(
-                _entry(
-                    "Reopened",
-                    f"policy:Company/{company}/spec.incidents.reopenWindow",
-                    decision.reason,
-                )
+        else:
+            stored, ref = _join(memo, alert, placed, namespace, company, facts, at, **kwargs)
+    _wait(stored)
+    if ref is not None:
+        patch.status["incidentRef"] = {"name": ref}
+
+
+def _join(
+    memo: kopf.Memo,
+    alert: Alert,
+    placed: pipeline.Placement,
+    namespace: str | None,
+    company: str,
+    facts: CompanyFacts,
+    at: datetime | None,
+    **kwargs: Any,
+) -> tuple[Future[None] | None, str]:
+    """Create or reopen the incident correlation placed the alert in, assess it, and queue
+    its status; returns the pending write and the incident's name (under LOCK)."""
+    decision, incident = placed.decision, placed.incident
+    assert decision is not None and incident is not None
+    if at is not None:  # a recurrence is a change of state too
+        _flap(memo, incident, facts, alert.metadata.name, at)
+    if decision.new:
+        # A conflict means it was made before a restart: the status write brings it up to date.
+        with contextlib.suppress(ConflictError):
+            memo.kube.create(
+                "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
             )
-            extra = {"phase": "Open", "reopened": incident.reopened, "resolvedAt": None}
-        extra |= _assess(
-            memo,
-            incident,
-            facts,
-            entries,
-            opened=decision.new,
-            reopened=decision.reopened,
-            **kwargs,
+    for name in decision.absorbed:
+        _merge(memo, name, incident.name, namespace, company, decision.reason)
+    extra: dict[str, Any] = {}
+    entries: list[dict[str, str]] = []
+    if decision.reopened:
+        entries.append(
+            _entry(
+                "Reopened",
+                f"policy:Company/{company}/spec.incidents.reopenWindow",
+                decision.reason,
+            )
         )
-        if entries:
-            extra["timeline"] = _record(memo, incident.name, namespace, entries)
-        _write(
-            memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
-        )
-    patch.status["incidentRef"] = {"name": incident.name}
+        extra = {"phase": "Open", "reopened": incident.reopened, "resolvedAt": None}
+    extra |= _assess(
+        memo,
+        incident,
+        facts,
+        entries,
+        opened=decision.new,
+        reopened=decision.reopened,
+        **kwargs,
+    )
+    if entries:
+        extra["timeline"] = _record(memo, incident.name, namespace, entries)
+    stored = _write(
+        memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
+    )
+    return stored, incident.name
 
 
 def _merge(
@@ -278,7 +308,9 @@ def _record(
 ) -> list[Any]:
     """The incident's timeline with `entries` merged in, each also posted as an Event."""
     current = memo.kube.get("incidents", name, namespace)
-    timeline, _ = audit.merge(list((current.get("status") or {}).get("timeline") or []), entries)
+    queued = memo.incident_writes.pending(namespace, name, "timeline")  # not written yet
+    known = queued if queued is not None else (current.get("status") or {}).get("timeline")
+    timeline, _ = audit.merge(list(known or []), entries)
     for entry in entries:
         memo.kube.record_event(
             current,
@@ -298,14 +330,24 @@ def _write(
     latest: str,
     extra: dict[str, Any] | None = None,
     **kwargs: Any,
-) -> None:
-    """Write correlation's part of the incident's status."""
+) -> Future[None] | None:
+    """Queue correlation's part of the incident's status (joins within a few milliseconds
+    become one patch); wait on the result, outside LOCK, before recording anything that
+    relies on it."""
     if incident is None:
-        return
+        return None
     facts = company_of(kwargs["company_facts"], company)
     critical = facts.critical if facts else frozenset()
     status = incidents.incident_status(incident, critical_assets=critical, latest=latest)
-    memo.kube.patch_status("incidents", incident.name, {**status, **(extra or {})}, namespace)
+    writes: StatusCoalescer = memo.incident_writes
+    return writes.submit(namespace, incident.name, {**status, **(extra or {})})
+
+
+def _wait(stored: Future[None] | None) -> None:
+    """Until the incident holds the change (a failure makes Kopf retry the handler, which
+    finds the alert already correlated and writes again)."""
+    if stored is not None:
+        stored.result(timeout=WRITE_TIMEOUT)
 
 
 @kopf.timer(GROUP, VERSION, "incidents", interval=TICK, initial_delay=TICK)
