@@ -17,6 +17,7 @@ import kopf
 import whisperer.operator.handlers
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.models.v1alpha1 import GROUP
+from whisperer.operator.services.gitsync import BuildCache
 
 FINALIZER = f"{GROUP}/finalizer"
 FIELD_MANAGER = "alert-whisperer-operator"
@@ -41,6 +42,7 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Kopf calls this before it starts watching: settings, and the clients handlers use."""
     configure(settings)
     memo.kube = KubeClient.from_kubeconfig()
+    memo.gitsource_builds = BuildCache()
     whisperer.operator.handlers.correlation.startup(memo)
 
 

@@ -1,6 +1,6 @@
 """The one place that talks to git (through GitPython) and to gpg for commit signatures."""
 
-from whisperer.operator.gitio.fetch import FetchError, fetch
+from whisperer.operator.gitio.fetch import FetchError, fetch, remote_revision
 from whisperer.operator.gitio.signatures import (
     SignatureFormat,
     TrustedKeys,
@@ -15,6 +15,7 @@ __all__ = [
     "TrustedKeys",
     "UntrustedRevisionError",
     "fetch",
+    "remote_revision",
     "split_signature",
     "verify_head",
 ]

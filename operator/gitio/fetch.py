@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from git import GitCommandError, Repo
+from git import Git, GitCommandError, Repo
 
 from whisperer.operator.errors import TemporaryError
 
@@ -73,3 +73,39 @@ def fetch(
             raise FetchError(
                 f"cannot fetch {ref!r} from {redact(url)}: {redact(str(exc.stderr))}", delay=30
             ) from exc
+
+
+def remote_revision(
+    url: str,
+    ref: str,
+    *,
+    kind: str,
+    token: str | None = None,
+    ssh_key: str | None = None,
+    timeout: float = 30,
+) -> str:
+    """The commit `ref` (a `branch`, `tag` or `commit`) names on the remote now, without
+    fetching it (`git ls-remote`); a tag's commit, not the tag object."""
+    if kind == "commit":
+        return ref
+    wanted = f"refs/heads/{ref}" if kind == "branch" else f"refs/tags/{ref}"
+    with _environment(token=token, ssh_key=ssh_key) as (options, env):
+        try:
+            git = Git()
+            with git.custom_environment(**env):
+                listed = git.execute(
+                    ["git", *options, "ls-remote", url, wanted, f"{wanted}^{{}}"],
+                    kill_after_timeout=timeout,
+                )
+        except GitCommandError as exc:
+            raise FetchError(
+                f"cannot fetch {ref!r} from {redact(url)}: {redact(str(exc.stderr))}", delay=30
+            ) from exc
+    found: dict[str, str] = {}
+    for line in str(listed).splitlines():
+        sha, _, name = line.partition("\t")
+        found[name.strip()] = sha.strip()
+    revision = found.get(f"{wanted}^{{}}") or found.get(wanted)
+    if not revision:
+        raise FetchError(f"{redact(url)} has no {kind} {ref!r}", delay=30)
+    return revision

@@ -97,6 +97,7 @@ def sync_source(
             token=token,
             ssh_key=ssh_key,
             trusted_keys=trusted_keys,
+            cache=memo.gitsource_builds,
         )
     except gitsync.SyncStepError as failed:
         patch.status["lastAttemptedRevision"] = failed.revision or status.get(
@@ -109,7 +110,9 @@ def sync_source(
         kopf.warn(body, reason=failed.cause or failed.reason, message=str(failed)[:1024])
         return
     summary = (
-        f"applied {len(outcome.applied)} objects of {outcome.revision[:12]}, pruned "
+        f"applied {len(outcome.applied)} objects of {outcome.revision[:12]}"
+        + ("" if outcome.fetched else " (unchanged: last build reused)")
+        + ", pruned "
         f"{len(outcome.pruned)}"
         + (
             f", kept {len(outcome.kept)} in use: "

@@ -7,6 +7,7 @@ the GitSource allows it: a bad commit never takes a client's alerting down.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from whisperer.operator.errors import WhispererError
-from whisperer.operator.gitio import UntrustedRevisionError, fetch, verify_head
+from whisperer.operator.gitio import UntrustedRevisionError, fetch, remote_revision, verify_head
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import API_VERSION, CONFIG_KINDS, GitSource, Resource
 
@@ -84,6 +85,7 @@ class Outcome:
     kept: dict[str, str] = field(default_factory=dict)
     drifted: list[str] = field(default_factory=list)
     inventory: list[dict[str, str]] = field(default_factory=list)
+    fetched: bool = True  # False: the revision was unchanged and its last build reused
 
 
 def build(root: Path, path: str) -> list[Doc]:
@@ -207,8 +209,45 @@ def validate(docs: list[Doc]) -> None:
                         f"match.companies names {company!r}, which is not in the repository",
                     )
                 )
+    errors.extend(_signal_rule_conflicts(models.get("SignalRule", [])))
     if errors:
         raise SyncStepError("ValidationFailed", f"{len(errors)} document(s) invalid", errors)
+
+
+def _signal_rule_conflicts(rules: list[tuple[Doc, Any]]) -> list[FileError]:
+    """A signal has one category; a pattern belongs to one rule for a given tool (the later
+    rule would never see it)."""
+    errors: list[FileError] = []
+    categories: dict[str, tuple[str, str]] = {}  # signal -> (category, rule)
+    claimed: dict[str, list[tuple[frozenset[str], str]]] = {}  # pattern -> (sources, rule)
+    ordered = sorted(rules, key=lambda item: (item[1].spec.order, item[1].metadata.name))
+    for doc, rule in ordered:
+        spec, name = rule.spec, rule.metadata.name
+        first = categories.setdefault(spec.signal, (spec.category, name))
+        if first[0] != spec.category:
+            errors.append(
+                FileError(
+                    doc.file,
+                    doc.index,
+                    f"signal {spec.signal!r} has category {first[0]!r} in SignalRule "
+                    f"{first[1]!r}, not {spec.category!r}: a signal has one category",
+                )
+            )
+        sources = frozenset(str(s) for s in spec.sources)
+        for pattern in spec.patterns:
+            for other_sources, other in claimed.get(pattern.lower(), []):
+                if not sources or not other_sources or sources & other_sources:
+                    errors.append(
+                        FileError(
+                            doc.file,
+                            doc.index,
+                            f"pattern {pattern!r} is also SignalRule {other!r}'s, "
+                            "which is tried first",
+                        )
+                    )
+                    break
+            claimed.setdefault(pattern.lower(), []).append((sources, name))
+    return errors
 
 
 def _in_use(kube: KubeClient, plural: str, name: str, listed: dict[str, list[Body]]) -> str | None:
@@ -301,6 +340,48 @@ def apply_and_prune(
     return outcome
 
 
+@dataclass(frozen=True)
+class Built:
+    """A revision that was fetched, verified, built and validated, with what it was built
+    from (URL, ref, path, signature settings and trusted keys)."""
+
+    inputs: tuple[str, ...]
+    revision: str
+    docs: list[Doc]
+
+
+class BuildCache:
+    """The last good build of each GitSource, so an unchanged revision is not fetched and
+    built again at every interval (its objects are still applied: drift is put back)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._built: dict[str, Built] = {}
+
+    def get(self, key: str) -> Built | None:
+        """The last good build of a GitSource (by namespace/name)."""
+        return self._built.get(key)
+
+    def put(self, key: str, built: Built) -> None:
+        """Remember a good build (the oldest is dropped when full)."""
+        self._built.pop(key, None)
+        self._built[key] = built
+        while len(self._built) > self._size:
+            del self._built[next(iter(self._built))]
+
+
+def _refuse_empty(
+    source: GitSource, docs: list[Doc], revision: str, previous: list[dict[str, str]]
+) -> None:
+    """A revision with no objects would prune everything: only when the source allows it."""
+    if not docs and previous and not source.spec.allow_empty:
+        raise SyncStepError(
+            "BuildFailed",
+            f"revision {revision[:12]} has no objects; "
+            "refusing to prune everything (set spec.allowEmpty to allow it)",
+        )
+
+
 def sync(
     kube: KubeClient,
     source: GitSource,
@@ -309,10 +390,38 @@ def sync(
     token: str | None = None,
     ssh_key: str | None = None,
     trusted_keys: str | None = None,
+    cache: BuildCache | None = None,
 ) -> Outcome:
     """fetch (and verify), build, validate, apply, prune; raises SyncStepError with the
-    failing step."""
-    ref = source.spec.ref.commit or source.spec.ref.tag or source.spec.ref.branch or "main"
+    failing step. With `cache`, the remote's revision is listed first and an unchanged one
+    is applied from the last good build without fetching."""
+    spec_ref = source.spec.ref
+    kind = "commit" if spec_ref.commit else "tag" if spec_ref.tag else "branch"
+    ref = spec_ref.commit or spec_ref.tag or spec_ref.branch or "main"
+    key = f"{source.metadata.namespace}/{source.metadata.name}"
+    inputs = (
+        source.spec.url,
+        kind,
+        ref,
+        source.spec.path,
+        source.spec.verify.model_dump_json() if source.spec.verify else "",
+        hashlib.sha256((trusted_keys or "").encode()).hexdigest(),
+    )
+    if cache is not None:
+        try:
+            head = remote_revision(source.spec.url, ref, kind=kind, token=token, ssh_key=ssh_key)
+        except WhispererError as exc:
+            raise SyncStepError("FetchFailed", str(exc)) from exc
+        built = cache.get(key)
+        if built is not None and built.inputs == inputs and built.revision == head:
+            try:
+                _refuse_empty(source, built.docs, head, previous)
+            except SyncStepError as failed:
+                failed.revision = head
+                raise
+            outcome = apply_and_prune(kube, source, built.docs, head, previous)
+            outcome.fetched = False
+            return outcome
     with tempfile.TemporaryDirectory(prefix="whisperer-gitsource-") as tmp:
         try:
             revision = fetch(source.spec.url, ref, Path(tmp), token=token, ssh_key=ssh_key)
@@ -336,12 +445,9 @@ def sync(
         try:
             docs = build(Path(tmp), source.spec.path)
             validate(docs)
-            if not docs and previous and not source.spec.allow_empty:
-                raise SyncStepError(
-                    "BuildFailed",
-                    f"revision {revision[:12]} has no objects; "
-                    "refusing to prune everything (set spec.allowEmpty to allow it)",
-                )
+            _refuse_empty(source, docs, revision, previous)
+            if cache is not None:
+                cache.put(key, Built(inputs, revision, docs))
             return apply_and_prune(kube, source, docs, revision, previous)
         except SyncStepError as failed:
             failed.revision = revision

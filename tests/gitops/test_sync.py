@@ -277,3 +277,29 @@ def test_a_runbook_with_a_running_execution_is_kept_until_free(world: World) -> 
         timeout=30,
         what="the runbook to be pruned once free",
     )
+
+
+def test_an_unchanged_revision_is_not_fetched_again_but_hand_edits_are_still_put_back(
+    world: World,
+) -> None:
+    world.repo.write("all.yaml", world.docs())
+    first = world.repo.commit("one")
+    start(world)
+    synced(world, first)
+    world.request_sync()
+    assert "unchanged: last build reused" in world.ready()["message"]
+    client.CustomObjectsApi(world.admin.api_client).patch_cluster_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        "companies",
+        f"c-{world.s}",
+        {"spec": {"displayName": "Edited by hand"}},
+    )
+    world.request_sync()
+    assert world.admin.get("companies", f"c-{world.s}")["spec"]["displayName"] == "Test Co"
+    world.repo.write("all.yaml", world.docs(display="Renamed"))
+    second = world.repo.commit("two")
+    world.request_sync()
+    synced(world, second)
+    assert "unchanged" not in world.ready()["message"]
+    assert world.admin.get("companies", f"c-{world.s}")["spec"]["displayName"] == "Renamed"
