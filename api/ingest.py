@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from whisperer.api.formats.base import Parsed, RawAlert
@@ -20,7 +21,7 @@ from whisperer.operator.services.alerts import (
     delivery_digest,
     fingerprint,
 )
-from whisperer.operator.services.signals import classify
+from whisperer.operator.services.signals import Taxonomy, default_taxonomy
 
 DEDUPE_SECONDS = 24 * 3600
 
@@ -58,8 +59,11 @@ class RecentDeliveries:
             self._seen.popitem(last=False)
 
 
-def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report:
-    """One raw alert, resolved against the tenant's inventory and fingerprinted."""
+def report_for(
+    tenant: Tenant, raw: RawAlert, *, delivery: str | None, taxonomy: Taxonomy | None = None
+) -> Report:
+    """One raw alert, resolved against the tenant's inventory, classified (by the built-in
+    taxonomy unless told) and fingerprinted."""
     hint = raw.asset
     asset = tenant.inventory.resolve(
         name=hint.name,
@@ -69,7 +73,8 @@ def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report
         resource_id=hint.resource_id,
     )
     signal = canonical_signal(raw.signal)  # the Alert's identity keeps the tool's own name
-    canonical = classify(raw.signal)  # correlation works on the taxonomy's
+    # correlation works on the taxonomy's
+    canonical = (taxonomy or default_taxonomy()).classify(raw.signal, source=raw.source)
     # The tool's own key, where it has one, follows the alert from firing to resolved even
     # when the resolution carries nothing else (PagerDuty resolve, a CloudWatch OK).
     fp = fingerprint(
@@ -105,10 +110,19 @@ def report_for(tenant: Tenant, raw: RawAlert, *, delivery: str | None) -> Report
 class Ingestor:
     """The shim's one path from request to Alert."""
 
-    def __init__(self, writer: AlertWriter, metrics: Metrics, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        writer: AlertWriter,
+        metrics: Metrics,
+        *,
+        timeout: float = 10.0,
+        taxonomy: Callable[[], Taxonomy] = default_taxonomy,
+    ) -> None:
         self._writer = writer
         self._metrics = metrics
         self._timeout = timeout
+        self._taxonomy = taxonomy
+        """The taxonomy in force now (the registry's, reloaded from the SignalRules)."""
         self._recent = RecentDeliveries()
 
     async def ingest(self, tenant: Tenant, parsed: Parsed, *, body: bytes, fmt: str) -> Outcome:
@@ -119,7 +133,10 @@ class Ingestor:
         if earlier is not None:
             self._metrics.duplicates.labels(fmt).inc()
             return Outcome(earlier.accepted, earlier.alerts, duplicate=True)
-        reports = [report_for(tenant, raw, delivery=delivery) for raw in parsed.alerts]
+        taxonomy = self._taxonomy()
+        reports = [
+            report_for(tenant, raw, delivery=delivery, taxonomy=taxonomy) for raw in parsed.alerts
+        ]
         started = time.perf_counter()
         try:
             # asyncio.timeout, not wait_for: no extra task per request.

@@ -29,12 +29,18 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
         metrics.batch_size.observe(folded)
 
     writer = AlertWriter(akube, on_write=on_write, hot_linger=settings.hot_linger)
+    registry = Registry(kube, refresh_seconds=settings.registry_refresh)
     return ShimState(
         settings=settings,
         kube=kube,
         akube=akube,
-        registry=Registry(kube, refresh_seconds=settings.registry_refresh),
-        ingestor=Ingestor(writer, metrics, timeout=settings.write_timeout),
+        registry=registry,
+        ingestor=Ingestor(
+            writer,
+            metrics,
+            timeout=settings.write_timeout,
+            taxonomy=lambda: registry.taxonomy,
+        ),
         metrics=metrics,
     )
 

@@ -1,8 +1,9 @@
-"""What the shim knows of each company: its key hashes, settings and inventory.
+"""What the shim knows of each company (its key hashes, settings and inventory) and the
+signal taxonomy (the built-in one behind the MSP's SignalRules).
 
-Kept in memory from the Company objects and the credentials Secrets, refreshed every few
-seconds and at once when an unknown key arrives (a key rotated a moment ago), so a request
-costs no API server round trip to authenticate.
+Kept in memory from the Company objects, the credentials Secrets and the SignalRules,
+refreshed every few seconds and at once when an unknown key arrives (a key rotated a moment
+ago), so a request costs no API server round trip to authenticate or classify.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 
 from whisperer.operator.errors import WhispererError
 from whisperer.operator.kube import KubeClient
-from whisperer.operator.models.v1alpha1 import Company
+from whisperer.operator.models.v1alpha1 import Company, SignalRule
 from whisperer.operator.services.assets import Inventory
 from whisperer.operator.services.credentials import Credentials
+from whisperer.operator.services.signals import Skipped, Taxonomy, default_taxonomy
 from whisperer.operator.services.tenancy import (
     COMPANY_LABEL,
     PLATFORM_NAMESPACE,
@@ -52,7 +54,7 @@ class Tenant:
 
 
 class Registry:
-    """Companies by API key hash, refreshed from the API server."""
+    """Companies by API key hash, and the taxonomy, refreshed from the API server."""
 
     def __init__(self, kube: KubeClient, *, refresh_seconds: float = 5.0) -> None:
         self._kube = kube
@@ -61,6 +63,9 @@ class Registry:
         self._last_forced = 0.0
         self._lock = asyncio.Lock()
         self.healthy = False
+        self.taxonomy: Taxonomy = default_taxonomy()
+        """What the shim classifies alert names with; the last good one if a reload fails."""
+        self._versions: list[tuple[str, str]] | None = None
 
     def _load(self) -> dict[str, Tenant]:
         companies = {c["metadata"]["name"]: c for c in self._kube.list("companies")}
@@ -82,6 +87,26 @@ class Registry:
                 by_key[key_hash(key.value)] = tenant
         return by_key
 
+    def _load_taxonomy(self) -> Taxonomy:
+        bodies = self._kube.list("signalrules")
+        versions = sorted(
+            (b["metadata"]["name"], b["metadata"].get("resourceVersion", "")) for b in bodies
+        )
+        if versions == self._versions:  # unchanged: keep the compiled rules and their cache
+            return self.taxonomy
+        rules: list[SignalRule] = []
+        skipped: list[Skipped] = []
+        for body in bodies:
+            try:
+                rules.append(SignalRule.from_body(body))
+            except ValueError as exc:  # valid for the API server, not for Python's `re`
+                skipped.append(Skipped(body["metadata"]["name"], str(exc).replace("\n", " ")))
+        taxonomy = Taxonomy.build(rules)
+        for rule in (*skipped, *taxonomy.skipped):
+            log.warning("skipping SignalRule %s: %s", rule.name, rule.reason)
+        self._versions = versions
+        return taxonomy
+
     async def refresh(self) -> None:
         """Reload everything (in a thread: the client is synchronous)."""
         async with self._lock:
@@ -91,6 +116,10 @@ class Registry:
             except WhispererError as exc:
                 self.healthy = False
                 log.warning("could not refresh the company registry: %s", exc)
+            try:  # alerts are still classified (by the last good taxonomy) if this fails
+                self.taxonomy = await asyncio.to_thread(self._load_taxonomy)
+            except WhispererError as exc:
+                log.warning("could not refresh the SignalRules: %s", exc)
 
     async def run(self) -> None:
         """Refresh forever (cancelled at shutdown)."""

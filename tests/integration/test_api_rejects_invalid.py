@@ -61,6 +61,13 @@ VALID: dict[str, dict[str, Any]] = {
         "startsAt": "2026-12-01T00:00:00Z",
         "endsAt": "2026-12-01T02:00:00Z",
     },
+    "SignalRule": {
+        "signal": "ups-on-battery",
+        "category": "power",
+        "patterns": [r"\bups\b.*on battery", "utility power (failure|lost)"],
+        "sources": ["zabbix"],
+        "order": 20,
+    },
     "GitSource": {
         "url": "https://git.example.com/cfg.git",
         "ref": {"branch": "main"},
@@ -164,6 +171,24 @@ CREATE_CASES: list[tuple[str, Mutate, str]] = [
     ),
     ("Silence", _set("endsAt", "2026-11-30T00:00:00Z"), "endsAt must be after startsAt"),
     ("Silence", _set("matchers", []), "spec.matchers in body should have at least 1 items"),
+    (
+        "SignalRule",
+        _set("patterns.1", "utility power (failure"),
+        "every pattern must be a valid RE2 regular expression",
+    ),
+    (
+        "SignalRule",
+        _set("patterns.0", "(?<!no )battery"),
+        "every pattern must be a valid RE2 regular expression",
+    ),
+    (
+        "SignalRule",
+        _set("patterns", ["(on battery+)+"]),
+        "a pattern must not repeat a group that itself repeats",
+    ),
+    ("SignalRule", _set("category", "Power Supply"), "spec.category in body should match"),
+    ("SignalRule", _set("sources", ["nagios"]), 'Unsupported value: "nagios"'),
+    ("SignalRule", _set("patterns", []), "spec.patterns in body should have at least 1 items"),
     (
         "GitSource",
         _set("ref", {"branch": "main", "tag": "v1"}),

@@ -69,3 +69,15 @@ def test_operator_identity_is_bound(cluster: Cluster) -> None:
         "auth", "can-i", "delete", "nodes", kubeconfig=cluster.identity("operator"), check=False
     )
     assert out.stdout.strip() == "no"
+
+
+def test_webhook_identity_reads_signal_rules_and_writes_none(cluster: Cluster) -> None:
+    def can(verb: str, resource: str) -> str:
+        out = kubectl(
+            "auth", "can-i", verb, resource, kubeconfig=cluster.identity("webhook"), check=False
+        )
+        return out.stdout.strip()
+
+    assert can("list", "signalrules.alertwhisperer.io") == "yes"
+    assert can("watch", "signalrules.alertwhisperer.io") == "yes"
+    assert can("create", "signalrules.alertwhisperer.io") == "no"

@@ -24,6 +24,7 @@ def test_the_example_config_repo_builds_and_validates() -> None:
         "RoutingRule",
         "Technician",
         "Silence",
+        "SignalRule",
     }
     validate(docs)
     assert len({d.id for d in docs}) == len(docs)
@@ -114,3 +115,50 @@ def test_validate_names_every_dangling_reference(tmp_path: Path) -> None:
     assert any("'ghost'" in m for m in messages)
     assert any("username 'u'" in m for m in messages)
     assert any("'nobody'" in m for m in messages)
+
+
+def _signal_rule(name: str, **spec: object) -> dict[str, object]:
+    return {
+        "apiVersion": "alertwhisperer.io/v1alpha1",
+        "kind": "SignalRule",
+        "metadata": {"name": name},
+        "spec": {"signal": "backup-failed", "category": "backup", "patterns": ["x"], **spec},
+    }
+
+
+def test_signal_rules_are_config_and_validate_refuses_conflicts(tmp_path: Path) -> None:
+    docs = [
+        _signal_rule("veeam", order=10, patterns=["replication job .*fail"]),
+        # the same signal under another category: which one would the alert carry?
+        _signal_rule("datto", order=20, category="backup-dr", patterns=["screenshot"]),
+        # a pattern an earlier rule already claims for the same tool never matches here
+        _signal_rule("again", order=30, signal="job-failed", patterns=["Replication job .*fail"]),
+        # the same pattern for other tools only is no conflict
+        _signal_rule("z1", order=40, signal="s1", patterns=["ups"], sources=["zabbix"]),
+        _signal_rule("z2", order=50, signal="s2", patterns=["ups"], sources=["datadog"]),
+        # nor is a second rule adding patterns to the same signal and category
+        _signal_rule("more", order=60, patterns=["local verification fail"]),
+    ]
+    write(tmp_path, "cfg/signals.yaml", yaml.safe_dump_all(docs))
+    built = build(tmp_path, "cfg")
+    assert {d.kind.info.kind for d in built} == {"SignalRule"}
+    with pytest.raises(SyncStepError) as info:
+        validate(built)
+    assert info.value.reason == "ValidationFailed"
+    assert sorted((e.document, e.message) for e in info.value.errors) == [
+        (
+            1,
+            "signal 'backup-failed' has category 'backup' in SignalRule 'veeam', not "
+            "'backup-dr': a signal has one category",
+        ),
+        (2, "pattern 'Replication job .*fail' is also SignalRule 'veeam''s, which is tried first"),
+    ]
+
+
+def test_validate_refuses_a_signal_rule_whose_pattern_python_cannot_use(tmp_path: Path) -> None:
+    write(tmp_path, "cfg/s.yaml", yaml.safe_dump(_signal_rule("bad", patterns=["(?i)ups"])))
+    with pytest.raises(SyncStepError) as info:
+        validate(build(tmp_path, "cfg"))
+    assert [(e.file, e.document) for e in info.value.errors] == [("cfg/s.yaml", 0)]
+    assert "spec.patterns" in info.value.errors[0].message
+    assert "does not compile" in info.value.errors[0].message

@@ -13,6 +13,7 @@ from whisperer.operator.models.v1alpha1.incident import Incident, IncidentSpec, 
 from whisperer.operator.models.v1alpha1.resource import Resource
 from whisperer.operator.models.v1alpha1.routing import RoutingRule, RoutingRuleSpec
 from whisperer.operator.models.v1alpha1.runbook import Runbook, RunbookSpec
+from whisperer.operator.models.v1alpha1.signalrule import SignalRule, SignalRuleSpec
 from whisperer.operator.models.v1alpha1.silence import Silence, SilenceSpec
 from whisperer.operator.models.v1alpha1.sla import SLAPolicy, SLAPolicySpec
 from whisperer.operator.models.v1alpha1.technician import Technician, TechnicianSpec
@@ -24,6 +25,7 @@ KINDS: tuple[type[Resource], ...] = (
     Technician,
     Runbook,
     Silence,
+    SignalRule,
     GitSource,
     Alert,
     Incident,
@@ -38,6 +40,7 @@ CONFIG_KINDS: tuple[type[Resource], ...] = (
     Technician,
     Runbook,
     Silence,
+    SignalRule,
 )
 """The kinds an MSP admin commits to the config repo."""
 
@@ -73,6 +76,8 @@ __all__ = [
     "RunbookSpec",
     "SLAPolicy",
     "SLAPolicySpec",
+    "SignalRule",
+    "SignalRuleSpec",
     "Silence",
     "SilenceSpec",
     "Technician",
