@@ -205,6 +205,7 @@ def correlate(
 ) -> tuple[dict[str, str], float]:
     correlator = Correlator()
     assigned: dict[str, str] = {}
+    merged: dict[str, str] = {}
     started = time.process_time()
     for e in sorted(events, key=lambda e: e.arrives):
         signal = classify(e.raw)
@@ -218,11 +219,20 @@ def correlate(
             source=e.tool,
             at=e.at,
         )
-        assigned[e.id] = correlator.decide(
+        decision = correlator.decide(
             facts, new_name=f"i-{e.id}", window=WINDOW, depends_on=topology[e.company]
-        ).incident
+        )
+        assigned[e.id] = decision.incident
+        for absorbed in decision.absorbed:  # a late cause took these incidents in
+            merged[absorbed] = decision.incident
     cpu = time.process_time() - started
-    return assigned, cpu
+
+    def final(incident: str) -> str:
+        while incident in merged:
+            incident = merged[incident]
+        return incident
+
+    return {alert: final(incident) for alert, incident in assigned.items()}, cpu
 
 
 def alertmanager_groups(events: list[Event]) -> dict[str, str]:

@@ -11,13 +11,13 @@ from typing import Any
 
 import kopf
 
-from whisperer.operator.errors import ConflictError, NotFoundError
+from whisperer.operator.errors import ConflictError, NotFoundError, WhispererError
 from whisperer.operator.handlers.config import ALL, company_of
 from whisperer.operator.kube.coalesce import StatusCoalescer
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Runbook, Silence
-from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline
+from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline, tenancy
 from whisperer.operator.services.correlation import Correlator, OpenIncident
-from whisperer.operator.services.facts import CompanyFacts
+from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.inhibition import FiringAlert
 from whisperer.operator.services.matchers import alert_fields
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
@@ -140,15 +140,24 @@ def correlate(
             return
         if placed.inhibitor is not None:
             patch.status["inhibitedBy"] = placed.inhibitor.name
-            stored, ref = None, None
+            writes: list[Future[None] | None] = []
+            ref = None
             if placed.inhibitor.incident:  # muted alerts stay visible on the explaining incident
-                stored = _write(
-                    memo, placed.incident, namespace, company, latest=alert.metadata.name, **kwargs
+                writes.append(
+                    _write(
+                        memo,
+                        placed.incident,
+                        namespace,
+                        company,
+                        latest=alert.metadata.name,
+                        **kwargs,
+                    )
                 )
                 patch.status["incidentRef"] = {"name": placed.inhibitor.incident}
         else:
-            stored, ref = _join(memo, alert, placed, namespace, company, facts, at, **kwargs)
-    _wait(stored)
+            writes, ref = _join(memo, alert, placed, namespace, company, facts, at, **kwargs)
+    for write in writes:
+        _wait(write)
     if ref is not None:
         patch.status["incidentRef"] = {"name": ref}
 
@@ -162,9 +171,10 @@ def _join(
     facts: CompanyFacts,
     at: datetime | None,
     **kwargs: Any,
-) -> tuple[Future[None] | None, str]:
+) -> tuple[list[Future[None] | None], str]:
     """Create or reopen the incident correlation placed the alert in, assess it, and queue
-    its status; returns the pending write and the incident's name (under LOCK)."""
+    its status (and that of incidents it took in); returns the pending writes and the
+    incident's name (under LOCK)."""
     decision, incident = placed.decision, placed.incident
     assert decision is not None and incident is not None
     if at is not None:  # a recurrence is a change of state too
@@ -175,9 +185,11 @@ def _join(
             memo.kube.create(
                 "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
             )
-    for name in decision.absorbed:
+    merges = [
         _merge(memo, name, incident.name, namespace, company, decision.reason)
-    extra: dict[str, Any] = {}
+        for name in decision.absorbed
+    ]
+    extra: dict[str, Any] = {"phase": "Open"} if decision.new else {}
     entries: list[dict[str, str]] = []
     if decision.reopened:
         entries.append(
@@ -202,25 +214,23 @@ def _join(
     stored = _write(
         memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
     )
-    return stored, incident.name
+    return [*merges, stored], incident.name
 
 
 def _merge(
     memo: kopf.Memo, name: str, into: str, namespace: str | None, company: str, reason: str
-) -> None:
+) -> Future[None] | None:
     """Close an incident whose cause turned up later: it points to the one that took it in
-    (its alerts keep their reference; correlation follows `mergedInto`)."""
+    (its alerts keep their reference; correlation follows `mergedInto`). Queued like every
+    incident write, so it lands after what was queued for it before."""
     entry = _entry("MergedInto", f"policy:Company/{company}/spec.assets", f"{into}: {reason}")
     try:
         timeline = _record(memo, name, namespace, [entry])
     except NotFoundError:
-        return
-    memo.kube.patch_status(
-        "incidents",
-        name,
-        {"phase": "Resolved", "mergedInto": into, "resolvedAt": _now(), "timeline": timeline},
-        namespace,
-    )
+        return None
+    change = {"phase": "Resolved", "mergedInto": into, "resolvedAt": _now(), "timeline": timeline}
+    writes: StatusCoalescer = memo.incident_writes
+    return writes.submit(namespace, name, change)
 
 
 def _flap(
@@ -350,42 +360,53 @@ def _wait(stored: Future[None] | None) -> None:
         stored.result(timeout=WRITE_TIMEOUT)
 
 
-@kopf.timer(GROUP, VERSION, "incidents", interval=TICK, initial_delay=TICK)
-def auto_resolve(
-    body: kopf.Body,
-    status: kopf.Status,
-    namespace: str | None,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    **kwargs: Any,
-) -> None:
-    """Resolve an incident whose alerts have all stayed resolved for the hold-down, where
-    the company allows it."""
-    alerts = status.get("alerts") or {}
-    if status.get("phase") == "Resolved" or not status.get("aggregationKey"):
+@kopf.timer(GROUP, VERSION, "companies", interval=TICK, initial_delay=TICK)
+def auto_resolve(spec: kopf.Spec, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    """Resolve the company's incidents whose alerts have all stayed resolved for the
+    hold-down (a whole flap window for a flapping one), where the company allows it.
+
+    One timer per company over correlation's memory, not one per incident: a Kopf timer
+    puts a finalizer on every object it runs for, and adding it to incidents that
+    correlation keeps writing costs a conflicting patch each (measured: a quarter of the
+    operator's requests)."""
+    if meta.get("deletionTimestamp"):
         return
-    if alerts.get("firing", 1) or not alerts.get("quietSince"):
+    company = str(meta["name"])
+    facts = facts_of(spec)
+    if not facts.auto_resolve:
         return
-    company = (namespace or "").removeprefix("company-")
-    facts = company_of(kwargs["company_facts"], company)
-    if facts is None or not facts.auto_resolve:
-        return
-    quiet = datetime.fromisoformat(str(alerts["quietSince"]).replace("Z", "+00:00"))
+    namespace = tenancy.namespace_name(company)
     now = datetime.now(UTC)
-    hold_down = facts.hold_down
-    if status.get("pattern") == "flapping":  # quiet for a whole flap window, not a pause
-        hold_down = max(hold_down, facts.flap_window)
-    if now < quiet + hold_down:
-        return
-    name = body["metadata"]["name"]
+    stored: list[tuple[OpenIncident, Future[None]]] = []
     with LOCK:
-        entry = _entry(
-            "AutoResolved",
-            f"policy:Company/{company}/spec.incidents.autoResolve",
-            f"every alert resolved and stayed so for {hold_down}",
-        )
-        timeline = _record(memo, name, namespace, [entry])
-        memo.correlator.incident_resolved(company, name, now)
-    patch.status.update(
-        phase="Resolved", timeline=timeline, resolvedAt=now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+        for incident in memo.correlator.open_incidents(company):
+            hold_down = facts.hold_down
+            if incident.pattern == "flapping":  # quiet for a whole flap window, not a pause
+                hold_down = max(hold_down, facts.flap_window)
+            quiet = incident.quiet_since
+            if incident.firing or quiet is None or now < quiet + hold_down:
+                continue
+            entry = _entry(
+                "AutoResolved",
+                f"policy:Company/{company}/spec.incidents.autoResolve",
+                f"every alert resolved and stayed so for {hold_down}",
+            )
+            try:
+                timeline = _record(memo, incident.name, namespace, [entry])
+            except NotFoundError:
+                memo.correlator.forget(company, incident.name)
+                continue
+            memo.correlator.incident_resolved(company, incident.name, now)
+            change = {"phase": "Resolved", "timeline": timeline, "resolvedAt": _now()}
+            stored.append((incident, memo.incident_writes.submit(namespace, incident.name, change)))
+    failed: list[OpenIncident] = []
+    for incident, done in stored:
+        try:
+            _wait(done)
+        except WhispererError:
+            failed.append(incident)
+    if failed:
+        with LOCK:  # still open: try again at the next tick
+            for incident in failed:
+                memo.correlator.reopen(incident)
+        raise kopf.TemporaryError(f"{len(failed)} incident(s) not resolved yet", delay=TICK)

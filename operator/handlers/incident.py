@@ -28,11 +28,12 @@ def record_actions(
         list(status.get("timeline") or []), audit.human_entries(incident.spec)
     )
     phase = audit.phase(incident.spec)
-    if status.get("phase") == "Resolved" and phase != "Resolved":
+    current = status.get("phase") or "Open"  # absent: open (the body may be older than status)
+    if current == "Resolved" and phase != "Resolved":
         phase = "Resolved"  # resolved by policy: a later note does not reopen it
     if new:
         patch.status["timeline"] = timeline
-    if status.get("phase") != phase:
+    if current != phase:
         patch.status["phase"] = phase
         if phase == "Resolved":
             company = (namespace or "").removeprefix("company-")

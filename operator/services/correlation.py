@@ -299,6 +299,12 @@ class Correlator:
             i.assignee for open_ in self._open.values() for i in open_.values() if i.assignee
         )
 
+    def reopen(self, incident: OpenIncident) -> None:
+        """Undo `incident_resolved` (its resolution could not be stored)."""
+        self._resolved.get(incident.company, {}).pop(incident.name, None)
+        incident.resolved_at = None
+        self.remember(incident)
+
     def open_incidents(self, company: str) -> list[OpenIncident]:
         """The company's open incidents."""
         return list(self._open.get(company, {}).values())
@@ -323,15 +329,27 @@ class Correlator:
             if facts.name in incident.alerts:
                 return Decision(incident.name, False, "already correlated", incident.pattern)
         key = aggregation_key(facts.asset, facts.signal)
-        if self._storming(facts, storm_threshold or self._storm_threshold):
-            storm_key = f"storm|{facts.signal}"
-            storms = [i for i in candidates.values() if i.key == storm_key and within(i)]
+        storm_key = f"storm|{facts.signal}"
+        raging = [
+            i
+            for i in candidates.values()
+            if i.key == storm_key and i.first_at - STORM_SPAN <= facts.at <= i.last_at + STORM_SPAN
+        ]
+        if raging or self._storming(facts, storm_threshold or self._storm_threshold):
+            storms = raging or [i for i in candidates.values() if i.key == storm_key and within(i)]
             if storms:
                 incident = min(storms, key=lambda i: i.first_at)
                 incident.fold(facts, pattern="storm")
                 return Decision(incident.name, False, f"a storm of {facts.signal}", "storm")
             incident = self._new(facts, new_name=new_name, key=storm_key)
-            return Decision(incident.name, True, f"a storm of {facts.signal} begins", "storm")
+            absorbed = self._absorb_storm_start(incident, facts)
+            return Decision(
+                incident.name,
+                True,
+                f"a storm of {facts.signal} begins",
+                "storm",
+                absorbed=absorbed,
+            )
         same = [i for i in candidates.values() if i.key == key and within(i)]
         if same:
             incident = min(same, key=lambda i: i.first_at)
@@ -398,6 +416,24 @@ class Correlator:
                 absorbed=absorbed,
             )
         return Decision(incident.name, True, "a new problem", incident.pattern)
+
+    def _absorb_storm_start(self, storm: OpenIncident, facts: AlertFacts) -> tuple[str, ...]:
+        """The alerts that made the storm (before it reached the threshold) opened their own
+        incidents: the storm takes in those of its signal from the same minute."""
+        open_ = self._open.get(storm.company, {})
+        taken = sorted(
+            name
+            for name, other in open_.items()
+            if name != storm.name
+            and other.pattern in ("single", "multi-source")
+            and other.cause_signal == facts.signal
+            and abs(other.first_at - facts.at) <= STORM_SPAN
+        )
+        for name in taken:
+            storm.absorb(open_.pop(name))
+            storm.pattern = "storm"
+            self._merged[(storm.company, name)] = storm.name
+        return tuple(taken)
 
     def _absorb_dependants(
         self,

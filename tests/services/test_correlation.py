@@ -130,11 +130,14 @@ def test_a_storm_becomes_one_incident_per_signal() -> None:
         for i in range(40)
     ]
     storm = names[-1]
-    assert names.count(storm) == 40 - 4  # the first four came before the threshold
+    assert names.count(storm) == 40 - 4  # the first four came before the threshold...
     (incident,) = [i for i in c.open_incidents("acme") if i.name == storm]
     assert incident.pattern == "storm"
     assert incident.key == "storm|network-packet-loss"
-    assert len(incident.assets) == 36
+    assert len(incident.assets) == 40  # ...and the storm took their incidents in
+    assert {i.name for i in c.open_incidents("acme")} == {storm}
+    # News of an alert from before the threshold reaches the storm.
+    assert c.alert_resolved("acme", names[0], "s0", T0) is incident
     # A different signal in the same minute is not swept into it.
     assert (
         decide(c, facts("other", asset="x", signal="cpu-high", category="compute", minutes=0.5))[0]
