@@ -282,9 +282,16 @@ def quality(
     replayed, _ = correlate(as_placed, topology)
     operator: dict[str, str] = {}
     for ns in sorted({b["metadata"]["namespace"] for b in bodies}):
+        merged = {  # an incident taken in by a later cause (or storm) points on
+            i["metadata"]["name"]: i["status"]["mergedInto"]
+            for i in admin.list("incidents", ns)
+            if (i.get("status") or {}).get("mergedInto")
+        }
         for alert in admin.list("alerts", ns):
             status = alert.get("status") or {}
             ref = (status.get("incidentRef") or {}).get("name")
+            while ref in merged:
+                ref = merged[ref]
             place = ref or status.get("silencedBy") or status.get("inhibitedBy")
             if place and alert["metadata"]["name"] in event_of:
                 operator[event_of[alert["metadata"]["name"]]] = f"{ns}/{place}"
@@ -361,8 +368,8 @@ def main() -> int:
         )
         results["quality"] = quality(admin, events, bodies, topology, order)
     finally:
-        # With the operator still running: its incidents carry Kopf's finalizer (for the
-        # auto-resolve timer), which only it removes, so the namespaces go only while it runs.
+        # With the operator still running: its companies carry Kopf's finalizer (for their
+        # timers), which only it removes, so the namespaces go only while it runs.
         teardown = time.perf_counter()
         for c in companies:
             admin.delete_custom("companies", c)
