@@ -22,6 +22,7 @@ from whisperer.operator.models.v1alpha1 import (
     Alert,
     RoutingRule,
     Runbook,
+    SignalRule,
     Silence,
     SLAPolicy,
     Technician,
@@ -30,9 +31,18 @@ from whisperer.operator.services import assessment, pipeline
 from whisperer.operator.services.correlation import Correlator
 from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.inhibition import FiringAlert
+from whisperer.operator.services.signals import Taxonomy, default_taxonomy
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
-CONFIG_KINDS = ("Company", "SLAPolicy", "RoutingRule", "Technician", "Runbook", "Silence")
+CONFIG_KINDS = (
+    "Company",
+    "SLAPolicy",
+    "RoutingRule",
+    "Technician",
+    "Runbook",
+    "Silence",
+    "SignalRule",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,9 @@ class Config:
     companies: Mapping[str, CompanyFacts]
     rules: assessment.Rules
     silences: Sequence[Silence]
+    taxonomy: Taxonomy = field(default_factory=default_taxonomy)
+    """What the webhook classifies alert names with (the built-in rules behind the
+    SignalRules): alerts are classified again with it before they are placed."""
 
     @classmethod
     def from_bodies(cls, bodies: Iterable[Mapping[str, Any]]) -> Config:
@@ -52,6 +65,7 @@ class Config:
         technicians: list[Technician] = []
         runbooks: list[Runbook] = []
         silences: list[Silence] = []
+        signal_rules: list[SignalRule] = []
         for body in bodies:
             kind, name = body.get("kind"), body["metadata"]["name"]
             if kind == "Company":
@@ -66,7 +80,14 @@ class Config:
                 runbooks.append(Runbook.from_body(body))
             elif kind == "Silence":
                 silences.append(Silence.from_body(body))
-        return cls(companies, assessment.Rules(policies, rules, technicians, runbooks), silences)
+            elif kind == "SignalRule":
+                signal_rules.append(SignalRule.from_body(body))
+        return cls(
+            companies,
+            assessment.Rules(policies, rules, technicians, runbooks),
+            silences,
+            Taxonomy.build(signal_rules) if signal_rules else default_taxonomy(),
+        )
 
 
 @dataclass
@@ -89,13 +110,19 @@ class Replay:
 
     placed: dict[str, str] = field(default_factory=dict)
     incidents: dict[str, Outcome] = field(default_factory=dict)
+    signals: dict[str, str] = field(default_factory=dict)  # alert -> canonical signal
 
 
 def replay(alerts: Sequence[Alert], config: Config) -> Replay:
     """Replay `alerts` (firing at firstSeen, resolving at resolvedAt when resolved) in event
     order under `config`."""
     events: list[tuple[datetime, int, int, Alert]] = []
-    for n, alert in enumerate(alerts):
+    result = Replay()
+    for n, given in enumerate(alerts):
+        alert = classified(given, config.taxonomy)
+        result.signals[f"{given.metadata.namespace or ''}/{given.metadata.name}"] = (
+            alert.spec.signal
+        )
         events.append((alert.spec.first_seen, 0, n, alert))
         if alert.spec.state == "resolved":
             ended = alert.spec.resolved_at or alert.spec.last_seen
@@ -103,7 +130,6 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
     heapq.heapify(events)
     correlator = Correlator()
     firing: dict[str, dict[str, FiringAlert]] = {}
-    result = Replay()
     while events:
         at, resolves, _, alert = heapq.heappop(events)
         namespace = alert.metadata.namespace or ""
@@ -186,6 +212,19 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
     return result
 
 
+def classified(alert: Alert, taxonomy: Taxonomy) -> Alert:
+    """The alert as the webhook would write it under `taxonomy`: its canonical signal and
+    `signal_category` label from the tool's own name (`rawSignal`), when it has one."""
+    if not alert.spec.raw_signal:
+        return alert
+    signal = taxonomy.classify(alert.spec.raw_signal, source=str(alert.spec.source))
+    labels = {**alert.spec.labels, "signal_category": signal.category}
+    if signal.name == alert.spec.signal and labels == alert.spec.labels:
+        return alert
+    spec = alert.spec.model_copy(update={"signal": signal.name, "labels": labels})
+    return alert.model_copy(update={"spec": spec})
+
+
 def _company_rules(rules: assessment.Rules, namespace: str) -> assessment.Rules:
     """The rules with the runbooks the company may use (its own and the platform's)."""
     return assessment.Rules(
@@ -211,8 +250,9 @@ def _auto_resolve(correlator: Correlator, company: str, facts: CompanyFacts, at:
 
 @dataclass(frozen=True)
 class Difference:
-    """One way the proposed config behaves otherwise: `kind` is regroup, reroute, sla,
-    runbook or silence; `subject` the incident or alert; `before` and `after` what happened."""
+    """One way the proposed config behaves otherwise: `kind` is signal, regroup, reroute,
+    sla, runbook or silence; `subject` the incident or alert; `before` and `after` what
+    happened."""
 
     kind: str
     subject: str
@@ -232,6 +272,10 @@ def _when(at: datetime | None) -> str:
 def compare(current: Replay, proposed: Replay) -> list[Difference]:
     """Every difference between the two replays, incidents first, in a stable order."""
     out: list[Difference] = []
+    for alert_id in sorted(current.signals):
+        before, after = current.signals[alert_id], proposed.signals.get(alert_id, "")
+        if after and after != before:
+            out.append(Difference("signal", alert_id, before, after))
     for alert_id in sorted(set(current.placed) | set(proposed.placed)):
         before, after = current.placed.get(alert_id, ""), proposed.placed.get(alert_id, "")
         if before.startswith("silenced") != after.startswith("silenced"):

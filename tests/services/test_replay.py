@@ -248,3 +248,43 @@ def test_resolved_alerts_let_an_incident_resolve_and_reopen_in_event_time() -> N
     # Quiet from minute 5, resolved after the 5m hold-down; minute 40 is within the 1h
     # reopen window: the same incident reopens.
     assert result.placed[f"{NS}/r2"] == inc("r1")
+
+
+def test_a_new_signal_rule_reclassifies_alerts_and_regroups_them() -> None:
+    # Two tools report one failing backup; the built-in taxonomy does not know the Datto
+    # wording, so they are two incidents until a SignalRule says it is a backup failure.
+    alerts = [
+        alert(
+            "v1",
+            "fs01",
+            "siris-screenshot-verification-error",
+            0,
+            rawSignal="SIRIS screenshot verification error",
+            source="generic",
+        ),
+        alert("v2", "fs01", "backup-failed", 1, rawSignal="Backup failed on fs01", source="zabbix"),
+    ]
+
+    def rule(objects: list[dict[str, Any]]) -> None:
+        objects.append(
+            obj(
+                "SignalRule",
+                "datto",
+                {
+                    "signal": "backup-failed",
+                    "category": "backup",
+                    "patterns": ["screenshot verification (fail|error)"],
+                },
+            )
+        )
+
+    proposed = copy.deepcopy(config_objects())
+    rule(proposed)
+    before = replay(alerts, Config.from_bodies(config_objects()))
+    after = replay(alerts, Config.from_bodies(proposed))
+    assert before.placed[f"{NS}/v1"] != before.placed[f"{NS}/v2"]
+    assert after.placed[f"{NS}/v1"] == after.placed[f"{NS}/v2"]
+    found = compare(before, after)
+    signal = next(d for d in found if d.kind == "signal")
+    assert (signal.subject, signal.after) == (f"{NS}/v1", "backup-failed")
+    assert any(d.kind == "regroup" for d in found)
