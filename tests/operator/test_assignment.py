@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from kubernetes import client
 from support.alerts import API, T0, alert, incident_of, operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
 from support.operator import run_operator
@@ -132,3 +133,65 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
         assert "least loaded" in next(
             e["message"] for e in status["timeline"] if e["type"] == "Assigned"
         )
+
+
+def test_spec_assignee_overrides_routing_and_frees_the_first_technician(
+    cluster: Cluster, admin: KubeClient, setup: dict[str, str]
+) -> None:
+    company = setup["company"]
+    ns = f"company-{company}"
+    api = client.CustomObjectsApi(admin.api_client)
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        first = incident_of(
+            admin,
+            company,
+            alert(
+                admin,
+                company,
+                asset="db01",
+                raw="NodeFilesystemAlmostOutOfSpace",
+                source="alertmanager",
+            ),
+        )
+        status_of(admin, company, first, lambda s: s.get("assignee") == setup["ana"])
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, ns, "incidents", first, {"spec": {"assignee": setup["bo"]}}
+        )
+        status = status_of(admin, company, first, lambda s: s.get("assignee") == setup["bo"])
+        moved = [e for e in status["timeline"] if e["type"] == "Reassigned"]
+        assert len(moved) == 1
+        assert moved[0]["message"] == f"from {setup['ana']} to {setup['bo']}"
+        # Ana (limit 1) is free again: the next incident is hers.
+        second = incident_of(
+            admin,
+            company,
+            alert(
+                admin,
+                company,
+                asset="db02",
+                raw="NodeFilesystemAlmostOutOfSpace",
+                source="alertmanager",
+                minutes=5,
+            ),
+        )
+        status_of(admin, company, second, lambda s: s.get("assignee") == setup["ana"])
+        # Nobody of that name: a Warning, and the assignee stays.
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, ns, "incidents", first, {"spec": {"assignee": "nobody-here"}}
+        )
+        event = wait_for(
+            lambda: next(
+                (
+                    e
+                    for e in client.CoreV1Api(admin.api_client)
+                    .list_namespaced_event(ns, field_selector=f"involvedObject.name={first}")
+                    .items
+                    if e.reason == "UnknownTechnician"
+                ),
+                None,
+            ),
+            what="the UnknownTechnician event",
+        )
+        assert event.type == "Warning"
+        assert admin.get("incidents", first, ns)["status"]["assignee"] == setup["bo"]
