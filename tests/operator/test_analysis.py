@@ -4,30 +4,28 @@ decides severity and cause; a slow or failing model holds nothing up."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from kubernetes import client
+from support.alerts import (
+    a_company,
+    alert,
+    incident_of,
+    operator_kubeconfig,
+    resolve,
+    wait_namespace,
+)
 from support.cluster import Cluster, wait_for
 from support.messages_stub import MessagesStub, Request, messages_stub
 from support.operator import run_operator
 
 from whisperer.operator.kube import KubeClient
-from whisperer.operator.services.signals import classify
 
 API = "alertwhisperer.io/v1alpha1"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 KEY = "sk-ant-test-integration"
-
-
-def operator_kubeconfig(cluster: Cluster) -> Path:
-    return cluster.identity("operator") if cluster.kubeconfig_dir else cluster.kubeconfig
 
 
 @pytest.fixture
@@ -47,102 +45,18 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesStub]:
 @pytest.fixture
 def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
     """A company whose incidents stay open through the test: db01 <- app01, and mail01."""
-    name = f"ai-{uuid.uuid4().hex[:6]}"
-    admin.create(
-        "companies",
-        {
-            "apiVersion": API,
-            "kind": "Company",
-            "metadata": {"name": name},
-            "spec": {
-                "displayName": name,
-                "slaPolicyRef": {"name": "x"},
-                "deletionPolicy": "Delete",
-                "incidents": {"autoResolveHoldDown": "1h"},
-                "assets": [
-                    {"name": "db01", "critical": True},
-                    {"name": "app01", "dependsOn": ["db01"]},
-                    {"name": "mail01"},
-                    {"name": "files01"},
-                ],
-            },
-        },
-    )
-    yield name
-    with contextlib.suppress(client.ApiException):
-        client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
-            "alertwhisperer.io", "v1alpha1", "companies", name
-        )
-
-
-def wait_namespace(admin: KubeClient, company: str) -> None:
-    """The operator made the company's namespace."""
-    wait_for(
-        lambda: admin.get("companies", company).get("status", {}).get("namespace"),
-        timeout=30,
-        what="the company namespace",
-    )
-
-
-def alert(
-    admin: KubeClient,
-    company: str,
-    *,
-    asset: str,
-    raw: str,
-    source: str,
-    minutes: float = 0,
-    severity: str = "high",
-) -> str:
-    signal = classify(raw)
-    fp = hashlib.sha256(f"{company}{asset}{raw}{source}".encode()).hexdigest()[:16]
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ns = f"company-{company}"
-    admin.create(
-        "alerts",
-        {
-            "apiVersion": API,
-            "kind": "Alert",
-            "metadata": {"name": f"al-{fp}", "namespace": ns},
-            "spec": {
-                "fingerprint": fp,
-                "source": source,
-                "asset": {"name": asset, "known": True},
-                "signal": signal.name,
-                "rawSignal": raw,
-                "severity": severity,
-                "state": "firing",
-                "labels": {"signal_category": signal.category},
-                "firstSeen": at,
-                "lastSeen": at,
-            },
-        },
-        ns,
-    )
-    return f"al-{fp}"
-
-
-def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
-        "alertwhisperer.io",
-        "v1alpha1",
-        f"company-{company}",
-        "alerts",
-        name,
-        {"spec": {"state": "resolved", "resolvedAt": at, "lastSeen": at}},
-    )
-
-
-def incident_of(admin: KubeClient, company: str, name: str, timeout: float = 30) -> str:
-    ref = wait_for(
-        lambda: (
-            admin.get("alerts", name, f"company-{company}").get("status", {}).get("incidentRef")
-        ),
-        timeout=timeout,
-        what=f"{name} to be correlated",
-    )
-    return str(ref["name"])
+    with a_company(
+        admin,
+        "ai",
+        incidents={"autoResolveHoldDown": "1h"},
+        assets=[
+            {"name": "db01", "critical": True},
+            {"name": "app01", "dependsOn": ["db01"]},
+            {"name": "mail01"},
+            {"name": "files01"},
+        ],
+    ) as name:
+        yield name
 
 
 def asked(stub: MessagesStub, company: str) -> list[Request]:

@@ -4,21 +4,19 @@ and nothing lost or doubled across a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from kubernetes import client
 from support.alerts import (
     API,
-    T0,
+    a_company,
     alert,
+    fire,
     incident_of,
     incidents,
     operator_kubeconfig,
+    resolve,
     wait_namespace,
 )
 from support.cluster import Cluster, wait_for
@@ -30,47 +28,33 @@ from whisperer.operator.kube import KubeClient
 @pytest.fixture
 def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
     """A company with a small topology: db01 <- app01 <- web01, and mail01 alone."""
-    name = f"corr-{uuid.uuid4().hex[:6]}"
-    admin.create(
-        "companies",
-        {
-            "apiVersion": API,
-            "kind": "Company",
-            "metadata": {"name": name},
-            "spec": {
-                "displayName": name,
-                "slaPolicyRef": {"name": "x"},
-                "deletionPolicy": "Delete",
-                "incidents": {
-                    "autoResolveHoldDown": "3s",
-                    "reopenWindow": "1h",
-                    "inhibitRules": [
-                        {
-                            # Only alerts that carry a site take part (as in Alertmanager,
-                            # a label missing on both sides would count as equal).
-                            "sourceMatchers": [
-                                {"name": "signal", "value": "host-down"},
-                                {"name": "site", "op": "=~", "value": ".+"},
-                            ],
-                            "targetMatchers": [{"name": "signal", "value": "cpu-high"}],
-                            "equal": ["site"],
-                        }
+    with a_company(
+        admin,
+        "corr",
+        incidents={
+            "autoResolveHoldDown": "3s",
+            "reopenWindow": "1h",
+            "inhibitRules": [
+                {
+                    # Only alerts that carry a site take part (as in Alertmanager,
+                    # a label missing on both sides would count as equal).
+                    "sourceMatchers": [
+                        {"name": "signal", "value": "host-down"},
+                        {"name": "site", "op": "=~", "value": ".+"},
                     ],
-                },
-                "assets": [
-                    {"name": "db01", "critical": True},
-                    {"name": "app01", "dependsOn": ["db01"]},
-                    {"name": "web01", "dependsOn": ["app01"]},
-                    {"name": "mail01"},
-                ],
-            },
+                    "targetMatchers": [{"name": "signal", "value": "cpu-high"}],
+                    "equal": ["site"],
+                }
+            ],
         },
-    )
-    yield name
-    with contextlib.suppress(client.ApiException):
-        client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
-            "alertwhisperer.io", "v1alpha1", "companies", name
-        )
+        assets=[
+            {"name": "db01", "critical": True},
+            {"name": "app01", "dependsOn": ["db01"]},
+            {"name": "web01", "dependsOn": ["app01"]},
+            {"name": "mail01"},
+        ],
+    ) as name:
+        yield name
 
 
 def test_the_same_problem_from_three_tools_is_one_multi_source_incident(
@@ -277,30 +261,6 @@ def test_a_silence_suppresses_inside_its_window_and_not_after(
         incident = incident_of(admin, company, after)
     assert "incidentRef" not in admin.get("alerts", inside, ns).get("status", {})
     assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
-
-
-def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
-        "alertwhisperer.io",
-        "v1alpha1",
-        f"company-{company}",
-        "alerts",
-        name,
-        {"spec": {"state": "resolved", "resolvedAt": at, "lastSeen": at}},
-    )
-
-
-def fire(admin: KubeClient, company: str, name: str, minutes: float) -> None:
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
-        "alertwhisperer.io",
-        "v1alpha1",
-        f"company-{company}",
-        "alerts",
-        name,
-        {"spec": {"state": "firing", "resolvedAt": None, "lastSeen": at}},
-    )
 
 
 def phase(admin: KubeClient, company: str, name: str) -> str:

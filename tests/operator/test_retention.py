@@ -3,14 +3,13 @@ ones whose resolution the incident has not counted yet stay."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubernetes import client
-from support.alerts import API, operator_kubeconfig, wait_namespace
+from support.alerts import API, a_company, operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
 from support.operator import run_operator
 
@@ -65,53 +64,37 @@ def alert_body(name: str, *, state: str, resolved_ago: timedelta | None) -> dict
 
 
 def test_the_operator_prunes_expired_resolved_alerts(cluster: Cluster, admin: KubeClient) -> None:
-    company = f"ret-{uuid.uuid4().hex[:6]}"
-    admin.create(
-        "companies",
-        {
-            "apiVersion": API,
-            "kind": "Company",
-            "metadata": {"name": company},
-            "spec": {
-                "displayName": company,
-                "slaPolicyRef": {"name": "x"},
-                "deletionPolicy": "Delete",
-                "incidents": {"alertRetention": "1h"},
-            },
-        },
-    )
+    with a_company(admin, "ret", incidents={"alertRetention": "1h"}) as company:
+        check_pruning(cluster, admin, company)
+
+
+def check_pruning(cluster: Cluster, admin: KubeClient, company: str) -> None:
     ns = f"company-{company}"
-    try:
-        with run_operator(operator_kubeconfig(cluster)):
-            wait_namespace(admin, company)
-            for name, state, ago in (
-                ("old", "resolved", timedelta(hours=2)),
-                ("recent", "resolved", timedelta(minutes=10)),
-                ("firing", "firing", None),
-            ):
-                admin.create("alerts", alert_body(name, state=state, resolved_ago=ago), ns)
+    with run_operator(operator_kubeconfig(cluster)):
+        wait_namespace(admin, company)
+        for name, state, ago in (
+            ("old", "resolved", timedelta(hours=2)),
+            ("recent", "resolved", timedelta(minutes=10)),
+            ("firing", "firing", None),
+        ):
+            admin.create("alerts", alert_body(name, state=state, resolved_ago=ago), ns)
 
-            def gone() -> bool:
-                try:
-                    admin.get("alerts", "old", ns)
-                except NotFoundError:
-                    return True
-                return False
+        def gone() -> bool:
+            try:
+                admin.get("alerts", "old", ns)
+            except NotFoundError:
+                return True
+            return False
 
-            wait_for(gone, timeout=30, what="the expired alert to be pruned")
-            time.sleep(3)  # a few more sweeps (one a second in tests) prune nothing else
-            assert {a["metadata"]["name"] for a in admin.list("alerts", ns)} == {
-                "recent",
-                "firing",
-            }
-            events = client.CoreV1Api(admin.api_client).list_namespaced_event(
-                "default", field_selector=f"involvedObject.name={company}"
-            )
-            pruned = [e for e in events.items if e.reason == "AlertsPruned"]
-            assert len(pruned) == 1
-            assert "deleted 1 alert(s) resolved more than 1h ago" in pruned[0].message
-    finally:
-        with contextlib.suppress(client.ApiException):
-            client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
-                "alertwhisperer.io", "v1alpha1", "companies", company
-            )
+        wait_for(gone, timeout=30, what="the expired alert to be pruned")
+        time.sleep(3)  # a few more sweeps (one a second in tests) prune nothing else
+        assert {a["metadata"]["name"] for a in admin.list("alerts", ns)} == {
+            "recent",
+            "firing",
+        }
+        events = client.CoreV1Api(admin.api_client).list_namespaced_event(
+            "default", field_selector=f"involvedObject.name={company}"
+        )
+        pruned = [e for e in events.items if e.reason == "AlertsPruned"]
+        assert len(pruned) == 1
+        assert "deleted 1 alert(s) resolved more than 1h ago" in pruned[0].message

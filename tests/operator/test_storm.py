@@ -4,14 +4,11 @@ opened before the threshold are merged into it), with every alert accounted for.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from kubernetes import client
-from support.alerts import API, alert, incidents, operator_kubeconfig, wait_namespace
+from support.alerts import a_company, alert, incidents, operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
 from support.operator import run_operator
 
@@ -21,27 +18,15 @@ STORM = 500
 
 
 @pytest.fixture
-def company(admin: KubeClient) -> Iterator[str]:
-    name = f"storm-{uuid.uuid4().hex[:6]}"
-    admin.create(
-        "companies",
-        {
-            "apiVersion": API,
-            "kind": "Company",
-            "metadata": {"name": name},
-            "spec": {
-                "displayName": name,
-                "slaPolicyRef": {"name": "x"},
-                "deletionPolicy": "Delete",
-                "incidents": {"stormThreshold": 20},
-            },
-        },
-    )
-    yield name
-    with contextlib.suppress(client.ApiException):
-        client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
-            "alertwhisperer.io", "v1alpha1", "companies", name
-        )
+def company(cluster: Cluster, admin: KubeClient) -> Iterator[str]:
+    """A company with the default storm threshold (20 alerts a minute)."""
+    with a_company(
+        admin,
+        "storm",
+        incidents={"stormThreshold": 20},
+        assets=[],
+    ) as name:
+        yield name
 
 
 def test_a_storm_of_500_alerts_is_one_incident(

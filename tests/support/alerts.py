@@ -3,10 +3,15 @@ at event times from a fixed start, and waited on until correlated."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from kubernetes import client
 
 from support.cluster import Cluster, wait_for
 from whisperer.operator.kube import KubeClient
@@ -59,12 +64,12 @@ def alert(
     return f"al-{fp}"
 
 
-def incident_of(admin: KubeClient, company: str, name: str) -> str:
+def incident_of(admin: KubeClient, company: str, name: str, timeout: float = 30) -> str:
     ref = wait_for(
         lambda: (
             admin.get("alerts", name, f"company-{company}").get("status", {}).get("incidentRef")
         ),
-        timeout=30,
+        timeout=timeout,
         what=f"{name} to be correlated",
     )
     return str(ref["name"])
@@ -80,3 +85,62 @@ def wait_namespace(admin: KubeClient, company: str) -> None:
         timeout=30,
         what="the company namespace",
     )
+
+
+def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        f"company-{company}",
+        "alerts",
+        name,
+        {"spec": {"state": "resolved", "resolvedAt": at, "lastSeen": at}},
+    )
+
+
+def fire(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
+        "alertwhisperer.io",
+        "v1alpha1",
+        f"company-{company}",
+        "alerts",
+        name,
+        {"spec": {"state": "firing", "resolvedAt": None, "lastSeen": at}},
+    )
+
+
+@contextlib.contextmanager
+def a_company(
+    admin: KubeClient,
+    prefix: str,
+    *,
+    incidents: dict[str, Any] | None = None,
+    assets: list[dict[str, Any]] | None = None,
+) -> Iterator[str]:
+    """A company with a unique name (its incident settings and assets as given), deleted
+    with its namespace afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    admin.create(
+        "companies",
+        {
+            "apiVersion": API,
+            "kind": "Company",
+            "metadata": {"name": name},
+            "spec": {
+                "displayName": name,
+                "slaPolicyRef": {"name": "x"},
+                "deletionPolicy": "Delete",
+                "incidents": incidents or {},
+                "assets": assets or [],
+            },
+        },
+    )
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(client.ApiException):
+            client.CustomObjectsApi(admin.api_client).delete_cluster_custom_object(
+                "alertwhisperer.io", "v1alpha1", "companies", name
+            )
