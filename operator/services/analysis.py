@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from whisperer.operator.ai import ask, make_client
 from whisperer.operator.errors import PermanentError, WhispererError
 from whisperer.operator.models.v1alpha1.common import Severity
-from whisperer.operator.services.correlation import SEVERITY_RANK, priority
+from whisperer.operator.services.correlation import SEVERITY_RANK, priority_name
 
 log = logging.getLogger(__name__)
 
@@ -379,13 +379,11 @@ def _iso(when: datetime) -> str:
 
 def rescored(status: Mapping[str, Any], severity: str) -> tuple[int, str]:
     """Score and priority of the incident with another severity, its other terms unchanged
-    (the critical-asset bonus is what remains of correlation's score)."""
-    alerts = status.get("alerts") or {}
-    count = int(alerts.get("count") or 0)
-    multi = len(alerts.get("sources") or []) > 1
-    rest = int(status.get("score") or 0) - 15 * SEVERITY_RANK.get(status.get("severity") or "", 0)
-    critical = rest - (10 if multi else 0) - min(count, 10) >= 20
-    return priority(severity=severity, critical_asset=critical, alerts=count, multi_source=multi)
+    (the score is a sum: the severity's part is swapped)."""
+    before = SEVERITY_RANK.get(status.get("severity") or "", 0)
+    score = int(status.get("score") or 0) + 15 * (SEVERITY_RANK.get(severity, 0) - before)
+    score = max(0, min(score, 100))
+    return score, priority_name(score)
 
 
 def status_patch(

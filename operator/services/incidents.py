@@ -40,6 +40,7 @@ def incident_status(
         critical_asset=bool(incident.assets & critical_assets),
         alerts=len(incident.alerts),
         multi_source=len(incident.sources) > 1,
+        age=incident.last_at - incident.first_at,
     )
     decided_by = "topology" if incident.pattern == "cascade" else "rules"
     summary = (

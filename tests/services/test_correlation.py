@@ -278,3 +278,11 @@ def test_a_late_non_availability_problem_absorbs_nothing() -> None:
         depends_on=TOPOLOGY,
     )
     assert decision.absorbed == ()
+
+
+def test_a_longer_lasting_problem_scores_higher_up_to_ten_points() -> None:
+    base = {"severity": "high", "critical_asset": False, "alerts": 1, "multi_source": False}
+    fresh, _ = priority(**base)
+    half_hour, _ = priority(**base, age=timedelta(minutes=30))
+    day, _ = priority(**base, age=timedelta(days=1))
+    assert (half_hour - fresh, day - fresh) == (5, 10)
