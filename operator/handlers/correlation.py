@@ -16,7 +16,7 @@ from whisperer.operator.handlers.config import ALL, company_of
 from whisperer.operator.kube.coalesce import StatusCoalescer
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Alert, Runbook, Silence
 from whisperer.operator.services import analysis, assessment, audit, incidents, pipeline, tenancy
-from whisperer.operator.services.correlation import Correlator, OpenIncident
+from whisperer.operator.services.correlation import Correlator, OpenIncident, state_changes
 from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.inhibition import FiringAlert
 from whisperer.operator.services.matchers import alert_fields
@@ -27,6 +27,7 @@ TICK = float(os.environ.get("WHISPERER_INCIDENT_TICK_SECONDS", "15"))
 # How long the incidents' status writer lets a burst of joins gather into one patch.
 LINGER = float(os.environ.get("WHISPERER_INCIDENT_LINGER_SECONDS", "0.02"))
 WRITE_TIMEOUT = 60.0
+FLAP_KEPT = 100  # changes of state kept on an alert (flapThreshold is at most 100)
 
 
 def startup(memo: kopf.Memo) -> None:
@@ -99,7 +100,7 @@ def correlate(
                 found = memo.correlator.alert_resolved(
                     company, ref, alert.metadata.name, datetime.now(UTC), event_at=event_at
                 )
-                _flap(memo, found, facts, alert.metadata.name, event_at)
+                _flap(memo, found, facts, status, patch, event_at)
                 stored = _write(
                     memo, found, namespace, company, latest=alert.metadata.name, **kwargs
                 )
@@ -110,7 +111,7 @@ def correlate(
             return
         with LOCK:
             found = memo.correlator.alert_refired(company, ref, alert.metadata.name)
-            _flap(memo, found, facts, alert.metadata.name, alert.spec.last_seen)
+            _flap(memo, found, facts, status, patch, alert.spec.last_seen)
             stored = _write(memo, found, namespace, company, latest=alert.metadata.name, **kwargs)
         _wait(stored)
         patch.status["resolutionCounted"] = False
@@ -155,6 +156,8 @@ def correlate(
                 )
                 patch.status["incidentRef"] = {"name": placed.inhibitor.incident}
         else:
+            if at is not None:  # a recurrence is a change of state too
+                _flap(memo, placed.incident, facts, status, patch, at)
             writes, ref = _join(memo, alert, placed, namespace, company, facts, at, **kwargs)
     for write in writes:
         _wait(write)
@@ -177,8 +180,6 @@ def _join(
     incident's name (under LOCK)."""
     decision, incident = placed.decision, placed.incident
     assert decision is not None and incident is not None
-    if at is not None:  # a recurrence is a change of state too
-        _flap(memo, incident, facts, alert.metadata.name, at)
     if decision.new:
         # A conflict means it was made before a restart: the status write brings it up to date.
         with contextlib.suppress(ConflictError):
@@ -237,15 +238,26 @@ def _flap(
     memo: kopf.Memo,
     incident: OpenIncident | None,
     facts: CompanyFacts | None,
-    alert: str,
+    status: kopf.Status,
+    patch: kopf.Patch,
     at: datetime,
 ) -> None:
-    """Count the alert's change of state; mark its incident flapping when it changes state
-    the company's flapThreshold times within flapWindow (event time)."""
-    if facts is not None:
-        memo.correlator.toggled(
-            incident, alert, at, threshold=facts.flap_threshold, window=facts.flap_window
-        )
+    """Count the alert's change of state on the alert itself; once it changed the company's
+    flapThreshold times within flapWindow (event time) it is flapping, and so is its
+    incident."""
+    if facts is None:
+        return
+    previous = [_parse(t) for t in status.get("stateChanges") or []]
+    changes = state_changes(previous, at, facts.flap_window)[-FLAP_KEPT:]
+    flapping = len(changes) >= facts.flap_threshold
+    patch.status["stateChanges"] = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in changes]
+    patch.status["flapping"] = flapping
+    if flapping and incident is not None:
+        memo.correlator.mark_flapping(incident)
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
 
 
 def _one_key(index: kopf.Index[str, Any]) -> list[Any]:

@@ -158,6 +158,14 @@ def _periodic_series(episodes: list[tuple[datetime, str]], at: datetime) -> str 
     return episodes[0][1]
 
 
+def state_changes(previous: Iterable[datetime], at: datetime, window: timedelta) -> list[datetime]:
+    """An alert's changes of state (firing to resolved or back, event time) within `window`
+    of the latest, with one more at `at`: kept on the alert, so flapping survives a
+    restart and costs the operator no memory."""
+    times = sorted([*previous, at])
+    return [t for t in times if t >= times[-1] - window]
+
+
 def priority(
     *,
     severity: str,
@@ -186,7 +194,6 @@ def priority_name(score: int) -> str:
 
 STORM_SPAN = timedelta(minutes=1)
 PERIODIC_TOLERANCE = 0.1
-TOGGLES_KEPT = 10_000  # alerts whose changes of state are remembered (for flapping)
 
 
 class Correlator:
@@ -205,7 +212,6 @@ class Correlator:
         self._storm_threshold = storm_threshold
         self._recent: dict[str, list[datetime]] = {}
         self._episodes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
-        self._toggles: dict[tuple[str, str], list[datetime]] = {}
         self._merged: dict[tuple[str, str], str] = {}
 
     def remember(self, incident: OpenIncident) -> None:
@@ -270,32 +276,11 @@ class Correlator:
             found.quiet_since = None
         return found
 
-    def toggled(
-        self,
-        incident: OpenIncident | None,
-        alert: str,
-        at: datetime,
-        *,
-        threshold: int,
-        window: timedelta,
-    ) -> bool:
-        """An alert changed state at `at` (event time); once it has changed `threshold`
-        times within `window`, its open incident (a plain one: not a storm or cascade) is
-        marked flapping. Returns whether the alert is flapping."""
-        if incident is None:
-            return False
-        if len(self._toggles) > TOGGLES_KEPT:  # forget alerts that stopped changing
-            for stale in [k for k, v in self._toggles.items() if v[-1] < at - window]:
-                del self._toggles[stale]
-        key = (incident.company, alert)
-        times = self._toggles.setdefault(key, [])
-        bisect.insort(times, at)
-        del times[: bisect.bisect_left(times, times[-1] - window)]
-        if len(times) < threshold:
-            return False
+    def mark_flapping(self, incident: OpenIncident) -> None:
+        """One of the incident's alerts flaps: a plain incident (not a storm or cascade) is
+        marked flapping, and auto-resolves only after a whole flap window of quiet."""
         if incident.pattern in ("single", "multi-source", "periodic"):
             incident.pattern = "flapping"
-        return True
 
     def incident_resolved(self, company: str, incident: str, at: datetime) -> None:
         """The incident resolved (by its hold-down or a technician): it may still reopen."""

@@ -402,24 +402,36 @@ def test_a_flapping_alert_is_marked_and_does_not_churn_incidents(
     cluster: Cluster, admin: KubeClient, company: str
 ) -> None:
     ns = f"company-{company}"
+    minute = 0.0
+
+    def toggle(name: str) -> None:
+        nonlocal minute
+        minute += 1
+        resolve(admin, company, name, minutes=minute)
+        wait_for(
+            lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is True,
+            what="the resolution counted",
+        )
+        minute += 1
+        fire(admin, company, name, minutes=minute)
+        wait_for(
+            lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is False,
+            what="the re-firing counted",
+        )
+
     with run_operator(operator_kubeconfig(cluster)):
         wait_namespace(admin, company)
         name = alert(admin, company, asset="app01", raw="HTTP 5xx rate high", source="datadog")
         incident = incident_of(admin, company, name)
-        minute = 0.0
-        for _ in range(3):  # six changes of state within a few minutes (event time)
-            minute += 1
-            resolve(admin, company, name, minutes=minute)
-            wait_for(
-                lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is True,
-                what="the resolution counted",
-            )
-            minute += 1
-            fire(admin, company, name, minutes=minute)
-            wait_for(
-                lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is False,
-                what="the re-firing counted",
-            )
+        toggle(name)  # two changes of state: not flapping yet (the threshold is 4)
+        assert admin.get("alerts", name, ns)["status"]["flapping"] is False
+    # The count lives on the alert: a restart does not start it again.
+    with run_operator(operator_kubeconfig(cluster)):
+        toggle(name)
+        toggle(name)  # six changes within a few minutes (event time)
+        alert_status = admin.get("alerts", name, ns)["status"]
+        assert alert_status["flapping"] is True
+        assert len(alert_status["stateChanges"]) == 6
         status = wait_for(
             lambda: (
                 (s := admin.get("incidents", incident, ns)["status"]).get("pattern") == "flapping"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from whisperer.operator.services.correlation import AlertFacts, Correlator, priority
+from whisperer.operator.services.correlation import (
+    AlertFacts,
+    Correlator,
+    priority,
+    state_changes,
+)
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -207,28 +212,29 @@ def test_a_refiring_alert_makes_the_incident_loud_again() -> None:
     assert incident.firing == {"a"} and incident.quiet_since is None
 
 
-def test_changes_of_state_within_the_window_mark_flapping() -> None:
-    c = Correlator()
-    f = facts("a1", minutes=0)
-    decide(c, f)
-    incident = c.open_incidents(f.company)[0]
+def test_changes_of_state_are_kept_within_the_window() -> None:
     window = timedelta(minutes=10)
-    at = [T0 + timedelta(minutes=m) for m in (1, 2, 3, 20, 21, 22, 23)]
-    flags = [c.toggled(incident, "a1", t, threshold=4, window=window) for t in at]
+    times: list[datetime] = []
+    counts = []
+    for m in (1, 2, 3, 20, 21, 22, 23):
+        times = state_changes(times, T0 + timedelta(minutes=m), window)
+        counts.append(len(times))
     # Three changes, then a pause longer than the window, then four within it.
-    assert flags == [False, False, False, False, False, False, True]
-    assert incident.pattern == "flapping"
-    assert not c.toggled(None, "a1", at[-1], threshold=1, window=window)
+    assert counts == [1, 2, 3, 1, 2, 3, 4]
+    # A late delivery counts where it belongs, the window runs from the latest.
+    assert len(state_changes(times, T0 + timedelta(minutes=5), window)) == 4
 
 
-def test_a_storm_or_cascade_keeps_its_shape_when_an_alert_flaps() -> None:
+def test_only_a_plain_incident_is_marked_flapping() -> None:
     c = Correlator(storm_threshold=3)
+    decide(c, facts("a1", minutes=0, asset="solo", signal="service-down"))
+    plain = next(i for i in c.open_incidents("acme") if i.cause_asset == "solo")
     for n in range(4):
-        decide(c, facts(f"s{n}", minutes=0, asset=f"h{n}"))
+        decide(c, facts(f"s{n}", minutes=0, asset=f"h{n}", signal="network-packet-loss"))
     storm = next(i for i in c.open_incidents("acme") if i.pattern == "storm")
-    for m in range(5):
-        c.toggled(storm, "s3", T0 + timedelta(minutes=m), threshold=2, window=timedelta(hours=1))
-    assert storm.pattern == "storm"
+    c.mark_flapping(plain)
+    c.mark_flapping(storm)
+    assert (plain.pattern, storm.pattern) == ("flapping", "storm")
 
 
 def test_the_storm_threshold_can_be_given_per_decision() -> None:

@@ -103,7 +103,17 @@ class AlertStatus(StatusBase):
     inhibited_by: str | None = Field(
         default=None, max_length=253, description="The alert that inhibits it."
     )
-    flapping: bool | None = Field(default=None, description="Whether it toggles too often.")
+    flapping: bool | None = Field(
+        default=None,
+        description="Whether it changed state the company's flapThreshold times within "
+        "its flapWindow.",
+    )
+    state_changes: list[datetime] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Event times of its latest changes of state (firing to resolved or "
+        "back) within the company's flapWindow.",
+    )
     resolution_counted: bool | None = Field(
         default=None,
         description="Whether its resolution was counted on its incident (set once, so a "
