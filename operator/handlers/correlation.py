@@ -180,10 +180,11 @@ def _join(
     incident's name (under LOCK)."""
     decision, incident = placed.decision, placed.incident
     assert decision is not None and incident is not None
+    created: dict[str, Any] | None = None
     if decision.new:
         # A conflict means it was made before a restart: the status write brings it up to date.
         with contextlib.suppress(ConflictError):
-            memo.kube.create(
+            created = memo.kube.create(
                 "incidents", incidents.new_incident_body(incident, namespace or ""), namespace
             )
     merges = [
@@ -211,7 +212,7 @@ def _join(
         **kwargs,
     )
     if entries:
-        extra["timeline"] = _record(memo, incident.name, namespace, entries)
+        extra["timeline"] = _record(memo, incident.name, namespace, entries, current=created)
     stored = _write(
         memo, incident, namespace, company, latest=alert.metadata.name, extra=extra, **kwargs
     )
@@ -326,10 +327,17 @@ def _entry(type_: str, actor: str, message: str) -> dict[str, str]:
 
 
 def _record(
-    memo: kopf.Memo, name: str, namespace: str | None, entries: list[dict[str, str]]
+    memo: kopf.Memo,
+    name: str,
+    namespace: str | None,
+    entries: list[dict[str, str]],
+    *,
+    current: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """The incident's timeline with `entries` merged in, each also posted as an Event."""
-    current = memo.kube.get("incidents", name, namespace)
+    """The incident's timeline with `entries` merged in, each also posted as an Event
+    (`current`: the incident as just created, which saves reading it)."""
+    if current is None:
+        current = memo.kube.get("incidents", name, namespace)
     queued = memo.incident_writes.pending(namespace, name, "timeline")  # not written yet
     known = queued if queued is not None else (current.get("status") or {}).get("timeline")
     timeline, _ = audit.merge(list(known or []), entries)
