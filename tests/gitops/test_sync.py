@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from support.cluster import wait_for
+from support.githttp import git_http_server
 from support.gitops import API, World, failed, start, synced
+
+TOKEN = "glpat-test-0123456789abcdefghij"
 
 
 def test_happy_path_then_a_change_and_an_addition(world: World) -> None:
@@ -303,3 +306,32 @@ def test_an_unchanged_revision_is_not_fetched_again_but_hand_edits_are_still_put
     synced(world, second)
     assert "unchanged" not in world.ready()["message"]
     assert world.admin.get("companies", f"c-{world.s}")["spec"]["displayName"] == "Renamed"
+
+
+def test_a_private_repo_over_http_takes_the_token_from_the_secret(
+    world: World, tmp_path: Path
+) -> None:
+    world.repo.write("all.yaml", world.docs())
+    revision = world.repo.commit("one")
+    srv = tmp_path / "srv"
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(world.repo.path), str(srv / "config.git")],
+        check=True,
+    )
+    core = client.CoreV1Api(world.admin.api_client)
+    core.create_namespaced_secret(
+        world.ns,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="git"), string_data={"token": TOKEN}),
+    )
+    with git_http_server(srv, TOKEN) as server:
+        start(world, url=f"{server.url}/config.git", secretRef={"name": "git"})
+        synced(world, revision)
+        assert server.refused == 0
+        # The token is rotated on the server's side only: the next sync is refused, loudly,
+        # and changes nothing.
+        core.patch_namespaced_secret("git", world.ns, {"stringData": {"token": "expired"}})
+        world.request_sync()
+        condition = failed(world, "FetchFailed")
+        assert "expired" not in condition["message"] and TOKEN not in condition["message"]
+        assert world.source()["status"]["lastAppliedRevision"] == revision
+        assert world.exists("companies", f"c-{world.s}")
