@@ -15,7 +15,7 @@ from support.cluster import wait_for
 from support.githttp import git_http_server
 from support.gitops import API, World, failed, start, synced
 
-TOKEN = "glpat-test-0123456789abcdefghij"
+TOKEN = "test-token-not-a-secret-abcdefghij"
 
 
 def test_happy_path_then_a_change_and_an_addition(world: World) -> None:

@@ -12,7 +12,7 @@ from support.githttp import GitServer, git_http_server
 
 from whisperer.operator.gitio import FetchError, fetch, remote_revision
 
-TOKEN = "ghp_testtoken0123456789abcdefABCDEF"
+TOKEN = "test-token-not-a-secret-0123456789"
 
 
 def git(*args: str) -> str:
