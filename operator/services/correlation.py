@@ -81,8 +81,9 @@ class OpenIncident:
         kept = [r for r in self.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :]
         self.refs = [*kept, ref]
 
-    def absorb(self, other: OpenIncident) -> None:
-        """Take in another incident's alerts (a dependant's, when its cause turns up late)."""
+    def absorb(self, other: OpenIncident, *, pattern: str = "cascade") -> None:
+        """Take in another incident's alerts (a dependant's when its cause turns up late, an
+        earlier occurrence of a periodic problem, a storm's first alerts)."""
         self.first_at = min(self.first_at, other.first_at)
         self.last_at = max(self.last_at, other.last_at)
         self.sources |= other.sources
@@ -95,7 +96,7 @@ class OpenIncident:
             self.severity = other.severity
         if self.firing:
             self.quiet_since = None
-        self.pattern = "cascade"
+        self.pattern = pattern
 
     def fold(self, facts: AlertFacts, *, pattern: str | None = None) -> None:
         """Record that an alert joined."""
@@ -394,11 +395,26 @@ class Correlator:
             )
         episodes = self._episodes.setdefault((facts.company, key), [])
         periodic = _periodic_series(episodes, facts.at)
-        if periodic is not None and periodic in candidates:
-            incident = candidates[periodic]
-            incident.fold(facts, pattern="periodic")
-            episodes.append((facts.at, incident.name))
-            return Decision(incident.name, False, f"{key} recurs at a regular interval", "periodic")
+        series = self._find(facts.company, periodic) if periodic else None
+        if series is not None:
+            reopened = series.resolved_at is not None
+            if reopened:  # a periodic problem does not open a new incident each time
+                self._resolved[facts.company].pop(series.name)
+                series.resolved_at = None
+                series.reopened += 1
+                series.opened_at = facts.at
+                self.remember(series)
+            series.fold(facts, pattern="periodic")
+            absorbed = self._absorb_series(series, episodes)
+            episodes.append((facts.at, series.name))
+            return Decision(
+                series.name,
+                False,
+                f"{key} recurs at a regular interval",
+                "periodic",
+                reopened=reopened,
+                absorbed=absorbed,
+            )
         incident = self._new(facts, new_name=new_name, key=key)
         episodes.append((facts.at, incident.name))
         del episodes[:-10]
@@ -414,6 +430,29 @@ class Correlator:
             )
         return Decision(incident.name, True, "a new problem", incident.pattern)
 
+    def _find(self, company: str, name: str | None) -> OpenIncident | None:
+        """An incident correlation remembers, open or resolved."""
+        if name is None:
+            return None
+        return self._open.get(company, {}).get(name) or self._resolved.get(company, {}).get(name)
+
+    def _absorb_series(
+        self, series: OpenIncident, episodes: list[tuple[datetime, str]]
+    ) -> tuple[str, ...]:
+        """Once a problem is known to recur at a regular interval, the incidents its earlier
+        occurrences opened (before the interval was clear) join the first one's."""
+        taken = []
+        for name in sorted({n for _, n in episodes} - {series.name}):
+            other = self._open.get(series.company, {}).pop(name, None) or self._resolved.get(
+                series.company, {}
+            ).pop(name, None)
+            if other is None:
+                continue
+            series.absorb(other, pattern="periodic")
+            self._merged[(series.company, name)] = series.name
+            taken.append(name)
+        return tuple(taken)
+
     def _absorb_storm_start(self, storm: OpenIncident, facts: AlertFacts) -> tuple[str, ...]:
         """The alerts that made the storm (before it reached the threshold) opened their own
         incidents: the storm takes in those of its signal from the same minute."""
@@ -427,8 +466,7 @@ class Correlator:
             and abs(other.first_at - facts.at) <= STORM_SPAN
         )
         for name in taken:
-            storm.absorb(open_.pop(name))
-            storm.pattern = "storm"
+            storm.absorb(open_.pop(name), pattern="storm")
             self._merged[(storm.company, name)] = storm.name
         return tuple(taken)
 

@@ -165,6 +165,10 @@ def test_a_periodic_problem_joins_its_first_incident_from_the_third_time() -> No
     third = decide(c, facts("n2", signal="backup-failed", category="backup", minutes=2 * day))
     assert second[1] is True  # two occurrences are not yet a pattern
     assert third == (first[0], False, "periodic")
+    # Once the rhythm is clear, the second night's incident joins the first's.
+    (series,) = [i for i in c.open_incidents("acme") if i.name == first[0]]
+    assert series.alerts == {"n0", "n1", "n2"}
+    assert second[0] not in {i.name for i in c.open_incidents("acme")}
     irregular = decide(
         c, facts("n3", signal="backup-failed", category="backup", minutes=2 * day + 300)
     )
@@ -292,3 +296,24 @@ def test_a_longer_lasting_problem_scores_higher_up_to_ten_points() -> None:
     half_hour, _ = priority(**base, age=timedelta(minutes=30))
     day, _ = priority(**base, age=timedelta(days=1))
     assert (half_hour - fresh, day - fresh) == (5, 10)
+
+
+def test_a_periodic_problem_reopens_its_resolved_incident_instead_of_opening_one() -> None:
+    c = Correlator()
+    day = 24 * 60
+    names = []
+    for n in range(3):
+        name, _, _ = decide(
+            c, facts(f"b{n}", signal="backup-failed", category="backup", minutes=n * day)
+        )
+        names.append(name)
+        c.alert_resolved("acme", name, f"b{n}", T0, event_at=T0 + timedelta(minutes=n * day + 5))
+        c.incident_resolved("acme", names[0] if n == 2 else name, T0)
+    fourth = c.decide(
+        facts("b3", signal="backup-failed", category="backup", minutes=3 * day),
+        new_name="inc-b3",
+        window=WINDOW,
+        depends_on=TOPOLOGY,
+    )
+    assert (fourth.incident, fourth.new, fourth.reopened) == (names[0], False, True)
+    assert fourth.pattern == "periodic"
