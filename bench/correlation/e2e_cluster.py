@@ -198,6 +198,11 @@ def start_operator(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
         "WHISPERER_AI_PROVIDER": "off",
     }
     code = "import sys; from whisperer.operator.runner import main; sys.exit(main())"
+    if os.environ.get("WHISPERER_E2E_PROFILE"):  # a cProfile of the operator, for digging
+        code = (
+            "import cProfile, os; from whisperer.operator.runner import main; "
+            "cProfile.run('main()', os.environ['WHISPERER_E2E_PROFILE'])"
+        )
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-c", code],
