@@ -68,9 +68,12 @@ class OpenIncident:
     """The technician routing chose (None: not yet, or nobody could take it)."""
     assessed_severity: str | None = None
     """The severity its deadlines were computed for (None: not assessed yet)."""
+    first_ref: dict[str, Any] | None = None
+    """The first alert (by event time), as `refs` lists alerts."""
 
     def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
-        """List the alert among the latest references (bounded), replacing an older entry."""
+        """List the alert among the latest references (bounded), replacing an older entry;
+        the first alert (by event time) is kept apart, whatever the bound drops."""
         ref = {
             "name": facts.name,
             "asset": facts.asset,
@@ -80,10 +83,13 @@ class OpenIncident:
         }
         kept = [r for r in self.refs if r["name"] != facts.name][-(REFS_KEPT - 1) :]
         self.refs = [*kept, ref]
+        if self.first_ref is None or facts.at < self.first_at:
+            self.first_ref = ref
 
     def absorb(self, other: OpenIncident, *, pattern: str = "cascade") -> None:
         """Take in another incident's alerts (a dependant's when its cause turns up late, an
         earlier occurrence of a periodic problem, a storm's first alerts)."""
+        earlier = other.first_at < self.first_at
         self.first_at = min(self.first_at, other.first_at)
         self.last_at = max(self.last_at, other.last_at)
         self.sources |= other.sources
@@ -92,6 +98,8 @@ class OpenIncident:
         self.firing |= other.firing
         kept = [r for r in other.refs if r["name"] not in {x["name"] for x in self.refs}]
         self.refs = [*kept, *self.refs][-REFS_KEPT:]
+        if earlier and other.first_ref is not None:
+            self.first_ref = other.first_ref
         if SEVERITY_RANK.get(other.severity, 0) > SEVERITY_RANK.get(self.severity, 0):
             self.severity = other.severity
         if self.firing:

@@ -69,7 +69,10 @@ def incident_status(
         "alerts": {
             "count": len(incident.alerts),
             "sources": sorted(incident.sources)[:8],
-            "latest": {"name": latest},
+            "first": incident.first_ref,
+            "latest": next(
+                (r for r in reversed(incident.refs) if r["name"] == latest), {"name": latest}
+            ),
             "refs": list(incident.refs),
             "firing": len(incident.firing),
             "firingNames": sorted(incident.firing)[:500],
@@ -117,6 +120,7 @@ def remembered(body: dict[str, Any]) -> OpenIncident | None:
         if status.get("openedAt")
         else None,
         assignee=status.get("assignee"),
+        first_ref=alerts.get("first"),
         assessed_severity=status.get("severity"),
         resolved_at=last if status.get("phase") == "Resolved" else None,  # in event time
         refs=[

@@ -106,6 +106,10 @@ def test_the_same_problem_from_three_tools_is_one_multi_source_incident(
         )
     assert status["pattern"] == "multi-source"
     assert status["alerts"]["sources"] == ["alertmanager", "datadog", "zabbix"]
+    assert status["alerts"]["first"]["name"] == names[0]
+    assert status["alerts"]["first"]["source"] == "alertmanager"
+    assert status["alerts"]["latest"]["name"] == names[2]
+    assert status["alerts"]["latest"]["source"] == "zabbix"
     assert status["severity"] == "critical"
     assert status["priority"] == "P1"  # critical, on a critical asset, seen by three tools
     assert status["rootCause"]["asset"] == "db01"

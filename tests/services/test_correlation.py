@@ -317,3 +317,15 @@ def test_a_periodic_problem_reopens_its_resolved_incident_instead_of_opening_one
     )
     assert (fourth.incident, fourth.new, fourth.reopened) == (names[0], False, True)
     assert fourth.pattern == "periodic"
+
+
+def test_the_first_alert_is_kept_when_the_bounded_refs_move_on() -> None:
+    c = Correlator()
+    for n in range(80):
+        decide(c, facts(f"a{n}", minutes=n / 10))
+    (incident,) = c.open_incidents("acme")
+    assert len(incident.refs) == 50 and incident.refs[0]["name"] == "a30"
+    assert incident.first_ref is not None and incident.first_ref["name"] == "a0"
+    # A late delivery from before the first becomes the first.
+    decide(c, facts("early", minutes=-1))
+    assert incident.first_ref["name"] == "early"
