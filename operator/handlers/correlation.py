@@ -88,10 +88,13 @@ def correlate(
     alert = Alert.from_body(body)
     company = (namespace or "").removeprefix("company-")
     ref = (status.get("incidentRef") or {}).get("name")
-    if status.get("silencedBy"):
-        return
     facts = company_of(kwargs["company_facts"], company)
     at: datetime | None = None  # the event time of a recurrence, placed anew
+    if status.get("silencedBy"):
+        if alert.spec.state != "firing":
+            return
+        # Judged again whenever it is reported firing: its silence may have ended since.
+        at = alert.spec.last_seen
     if ref:
         counted = bool(status.get("resolutionCounted"))
         if alert.spec.state == "resolved" and not counted:
@@ -139,6 +142,8 @@ def correlate(
             silence = placed.silence
             patch.status["silencedBy"] = f"{silence.metadata.namespace}/{silence.metadata.name}"
             return
+        if status.get("silencedBy"):
+            patch.status["silencedBy"] = None
         if placed.inhibitor is not None:
             patch.status["inhibitedBy"] = placed.inhibitor.name
             writes: list[Future[None] | None] = []

@@ -263,7 +263,11 @@ def test_a_silence_suppresses_inside_its_window_and_not_after(
             minutes=45,
         )
         incident = incident_of(admin, company, after)
-    assert "incidentRef" not in admin.get("alerts", inside, ns).get("status", {})
+        assert "incidentRef" not in admin.get("alerts", inside, ns).get("status", {})
+        # Reported firing again after the window: the silence no longer covers it.
+        fire(admin, company, inside, minutes=50)
+        assert incident_of(admin, company, inside) == incident
+        assert not admin.get("alerts", inside, ns)["status"].get("silencedBy")
     assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
 
 
