@@ -26,6 +26,8 @@ os.environ.setdefault("WHISPERER_GITSOURCE_TICK_SECONDS", "1")
 os.environ.setdefault("WHISPERER_INCIDENT_TICK_SECONDS", "1")
 # No AI analysis unless a test asks for it (a developer's ANTHROPIC_API_KEY must not be used).
 os.environ.setdefault("WHISPERER_AI_PROVIDER", "off")
+# Write technicians' open incidents and shift every second.
+os.environ.setdefault("WHISPERER_TECHNICIAN_TICK_SECONDS", "1")
 # Prune expired resolved alerts every second.
 os.environ.setdefault("WHISPERER_ALERT_SWEEP_SECONDS", "1")
 

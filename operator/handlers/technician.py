@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from whisperer.operator.errors import NotFoundError
 from whisperer.operator.handlers.config import company_of, write_ready
+from whisperer.operator.handlers.correlation import LOCK
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Technician
 from whisperer.operator.services import access
 from whisperer.operator.services.readiness import technician_verdict
+from whisperer.operator.services.routing import available
+
+# How often a technician's open incidents and shift are written to their status.
+TICK = float(os.environ.get("WHISPERER_TECHNICIAN_TICK_SECONDS", "60"))
 
 
 def _companies_of(value: Any) -> set[str]:
@@ -73,3 +80,17 @@ def remove_technician(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """A technician who leaves loses access to every company at once."""
     technician = Technician.from_body(body)
     _resync(memo, technician, set(technician.spec.companies), leaving=True, **kwargs)
+
+
+@kopf.timer(GROUP, VERSION, "technicians", interval=TICK, initial_delay=TICK)
+def report_load(
+    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    """Write what routing sees of the technician now: open incidents and whether on shift
+    (only when it changed)."""
+    technician = Technician.from_body(body)
+    with LOCK:
+        open_incidents = memo.correlator.workload().get(technician.metadata.name, 0)
+    on_shift = available(technician, datetime.now(UTC))
+    if status.get("openIncidents") != open_incidents or status.get("onShift") != on_shift:
+        patch.status.update(openIncidents=open_incidents, onShift=on_shift)

@@ -133,6 +133,19 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
         assert "least loaded" in next(
             e["message"] for e in status["timeline"] if e["type"] == "Assigned"
         )
+        # What routing sees is on the technicians too (kubectl get tech: Open, Max).
+        for who, count in (("ana", 1), ("bo", 1)):
+            load = wait_for(
+                lambda w=who, c=count: (
+                    (t := admin.get("technicians", setup[w]).get("status") or {}).get(
+                        "openIncidents"
+                    )
+                    == c
+                    and t
+                ),
+                what=f"{who}'s open incidents",
+            )
+            assert load["onShift"] is True  # no shifts: always on
 
 
 def test_spec_assignee_overrides_routing_and_frees_the_first_technician(
