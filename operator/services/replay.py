@@ -280,13 +280,13 @@ def compare(current: Replay, proposed: Replay) -> list[Difference]:
         before, after = current.placed.get(alert_id, ""), proposed.placed.get(alert_id, "")
         if before.startswith("silenced") != after.startswith("silenced"):
             out.append(Difference("silence", alert_id, before, after))
+    named: set[str] = set()
     for incident_id in sorted(current.incidents):
         was = current.incidents[incident_id]
         now = proposed.incidents.get(incident_id)
         if now is None or now.alerts != was.alerts:
-            went = sorted(
-                {proposed.placed.get(a, "") for a in was.alerts} - {""},
-            )
+            went = sorted({proposed.placed.get(a, "") for a in was.alerts} - {""})
+            named.update(went)
             parts = [
                 f"{target} ({_alerts(len(proposed.incidents[target].alerts))})"
                 if target in proposed.incidents
@@ -335,7 +335,7 @@ def compare(current: Replay, proposed: Replay) -> list[Difference]:
             )
     for incident_id in sorted(set(proposed.incidents) - set(current.incidents)):
         now = proposed.incidents[incident_id]
-        if not any(d.kind == "regroup" and incident_id in d.after for d in out):
+        if incident_id not in named:  # not already named as where a regrouped one went
             out.append(Difference("regroup", incident_id, "no incident", _alerts(len(now.alerts))))
     return out
 
