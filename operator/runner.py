@@ -48,7 +48,9 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.on.cleanup()
 def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    """Write what is queued, then close the clients made at startup."""
+    """Stop the analysis workers and write what is queued, then close the clients made at
+    startup (in that order: nothing may use a closed client)."""
+    whisperer.operator.handlers.analysis.stop(memo)
     writes = getattr(memo, "incident_writes", None)
     if writes is not None:
         writes.close()

@@ -63,10 +63,14 @@ class Worker:
             self._pool.submit(self._run, key)
 
     def close(self) -> None:
-        """Drop queued work; a request in flight ends by its timeout and writes nothing."""
+        """Drop queued work and wait for what is in flight (a model request ends by its
+        timeout and writes nothing), so no thread uses the clients after they are closed.
+        Closing twice is harmless."""
         with self._guard:
+            if self._closed:
+                return
             self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.analyst.close()
 
     def _run(self, key: tuple[str, str]) -> None:
@@ -152,9 +156,9 @@ def start(memo: kopf.Memo, **_: Any) -> None:
     )
 
 
-@kopf.on.cleanup()
-def stop(memo: kopf.Memo, **_: Any) -> None:
-    """Stop the workers and close the SDK's client."""
+def stop(memo: kopf.Memo) -> None:
+    """Stop the workers and close the SDK's client (called by the runner's cleanup, before
+    it closes the Kubernetes client the workers use)."""
     worker: Worker | None = getattr(memo, "analysis", None)
     if worker is not None:
         worker.close()

@@ -13,15 +13,18 @@ from whisperer.operator.kube import KubeClient
 
 def priority_level_of_a_request(kube: KubeClient) -> str:
     """The priority level the API server served a list of companies at (refused or not)."""
+    header = "X-Kubernetes-PF-PriorityLevel-UID"
     api = client.CustomObjectsApi(kube.api_client)
     try:
         response = api.list_cluster_custom_object(
             "alertwhisperer.io", "v1alpha1", "companies", _preload_content=False
         )
-        headers = response.headers
     except client.ApiException as refused:  # a technician may not list companies
-        headers = refused.headers or {}
-    return str(headers.get("X-Kubernetes-PF-PriorityLevel-UID", ""))
+        return str((refused.headers or {}).get(header, ""))
+    level = str(response.headers.get(header, ""))  # the headers' names ignore case
+    response.read()  # an unread response keeps its connection (and socket) out of the pool
+    response.release_conn()
+    return level
 
 
 @pytest.mark.parametrize("identity", ["operator", "webhook"])
