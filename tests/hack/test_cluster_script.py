@@ -57,12 +57,16 @@ def test_up_after_a_crash_starts_fresh_and_down_cleans_up(tmp_path: Path, cluste
     )
 
     second = _run("up", env=state)
-    assert second.returncode == 0, second.stderr
-    kubeconfig = Path(second.stdout.split("export KUBECONFIG=")[1].split()[0])
-    assert kubectl("get", "ns", "default", kubeconfig=kubeconfig).returncode == 0
-    # The CRDs were installed on the fresh cluster too.
-    crds = kubectl("get", "crd", "-o", "name", kubeconfig=kubeconfig).stdout
-    assert crds.count(".alertwhisperer.io") == len(list((REPO / "crds").glob("*.yaml")))
+    try:
+        assert second.returncode == 0, second.stderr
+        kubeconfig = Path(second.stdout.split("export KUBECONFIG=")[1].split()[0])
+        assert kubectl("get", "ns", "default", kubeconfig=kubeconfig).returncode == 0
+        # The CRDs were installed on the fresh cluster too.
+        crds = kubectl("get", "crd", "-o", "name", kubeconfig=kubeconfig).stdout
+        assert crds.count(".alertwhisperer.io") == len(list((REPO / "crds").glob("*.yaml")))
+    except BaseException:
+        _run("down", env=state)  # a failed check must not leave a control plane running
+        raise
 
     down = _run("down", env=state)
     assert down.returncode == 0, down.stderr
