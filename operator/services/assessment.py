@@ -1,7 +1,6 @@
 """What follows from an incident once correlation has made it: who works it (routing), its
-deadlines (SLA) and the runbook that fits (remediation). The operator calls `assess` when
-an incident opens or reopens, and `deadlines_for` when its severity changes; the config
-diff's replay calls the same functions with the proposed config."""
+deadlines (SLA) and the runbook that fits (remediation). The operator and the config diff's
+replay both call `follow_up` after every placement, each with its own config."""
 
 from __future__ import annotations
 
@@ -16,15 +15,6 @@ from whisperer.operator.services.facts import AssetFacts, CompanyFacts
 from whisperer.operator.services.remediation import RunbookChoice, choose_runbook
 from whisperer.operator.services.routing import IncidentTraits, RouteDecision, route
 from whisperer.operator.services.sla import Deadlines, deadlines
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """Routing, SLA and remediation for one incident."""
-
-    route: RouteDecision
-    deadlines: Deadlines | None
-    runbook: RunbookChoice | None
 
 
 def traits_of(incident: OpenIncident, facts: CompanyFacts) -> IncidentTraits:
@@ -55,36 +45,6 @@ def deadlines_for(
         policy.spec,
         severity=incident.severity,
         opened_at=since or incident.first_at,
-    )
-
-
-def assess(
-    incident: OpenIncident,
-    facts: CompanyFacts,
-    *,
-    policies: Mapping[str, SLAPolicy],
-    rules: Sequence[RoutingRule],
-    technicians: Sequence[Technician],
-    runbooks: Sequence[Runbook],
-    workload: Mapping[str, int],
-    at: datetime,
-    since: datetime | None = None,
-) -> Assessment:
-    """Route the incident (as of `at`), compute its deadlines and choose its runbook."""
-    asset = facts.assets.get(incident.cause_asset, AssetFacts())
-    return Assessment(
-        route=route(traits_of(incident, facts), rules, technicians, at=at, workload=workload),
-        deadlines=deadlines_for(incident, facts, policies, since=since),
-        runbook=choose_runbook(
-            runbooks,
-            company_namespace=f"company-{incident.company}",
-            signal=incident.cause_signal,
-            severity=incident.severity,
-            asset=asset,
-            auto_run_low_risk=facts.auto_run_low_risk,
-        )
-        if incident.cause_asset
-        else None,
     )
 
 
@@ -129,28 +89,34 @@ def follow_up(
     fresh = opened or reopened
     chosen: RouteDecision | None = None
     assigned: str | None = None
-    runbook: RunbookChoice | None = None
     if fresh or incident.assignee is None:
-        done = assess(
-            incident,
-            facts,
-            policies=config.policies,
-            rules=config.rules,
-            technicians=config.technicians,
-            runbooks=config.runbooks,
-            workload=workload,
-            at=at,
-            since=incident.opened_at,
+        chosen = route(
+            traits_of(incident, facts), config.rules, config.technicians, at=at, workload=workload
         )
-        chosen = done.route
         if incident.assignee is None and chosen.technician is not None:
             incident.assignee = assigned = chosen.technician
-        runbook = done.runbook if opened else None
+    runbook = runbook_for(incident, facts, config.runbooks) if opened else None
     if fresh or incident.assessed_severity != incident.severity:
         incident.assessed_severity = incident.severity
         found = deadlines_for(incident, facts, config.policies, since=incident.opened_at)
         return FollowUp(chosen, assigned, runbook, True, found)
     return FollowUp(chosen, assigned, runbook)
+
+
+def runbook_for(
+    incident: OpenIncident, facts: CompanyFacts, runbooks: Sequence[Runbook]
+) -> RunbookChoice | None:
+    """The runbook that fits the incident's cause (none for a storm: it has no one asset)."""
+    if not incident.cause_asset:
+        return None
+    return choose_runbook(
+        runbooks,
+        company_namespace=f"company-{incident.company}",
+        signal=incident.cause_signal,
+        severity=incident.severity,
+        asset=facts.assets.get(incident.cause_asset, AssetFacts()),
+        auto_run_low_risk=facts.auto_run_low_risk,
+    )
 
 
 def _iso(when: datetime) -> str:

@@ -194,7 +194,7 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
         done = assessment.follow_up(
             incident,
             facts,
-            _company_rules(config.rules, namespace),
+            config.rules,  # the runbook choice keeps to the company's and the platform's
             opened=decision.new,
             reopened=decision.reopened,
             workload=correlator.workload(),
@@ -223,16 +223,6 @@ def classified(alert: Alert, taxonomy: Taxonomy) -> Alert:
         return alert
     spec = alert.spec.model_copy(update={"signal": signal.name, "labels": labels})
     return alert.model_copy(update={"spec": spec})
-
-
-def _company_rules(rules: assessment.Rules, namespace: str) -> assessment.Rules:
-    """The rules with the runbooks the company may use (its own and the platform's)."""
-    return assessment.Rules(
-        rules.policies,
-        rules.rules,
-        rules.technicians,
-        [r for r in rules.runbooks if r.metadata.namespace in (namespace, PLATFORM_NAMESPACE)],
-    )
 
 
 def _auto_resolve(correlator: Correlator, company: str, facts: CompanyFacts, at: datetime) -> None:

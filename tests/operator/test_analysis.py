@@ -25,7 +25,7 @@ from whisperer.operator.kube import KubeClient
 
 API = "alertwhisperer.io/v1alpha1"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-KEY = "sk-ant-test-integration"
+KEY = "fake-key-for-the-local-stub-1"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from whisperer.operator.models.v1alpha1 import IncidentStatus
 from whisperer.operator.services import analysis
 from whisperer.operator.services.analysis import Analyst, Settings
 
-KEY = "sk-ant-test-0000"
+KEY = "fake-key-for-the-local-stub-0"
 
 
 def incident_status(**changes: Any) -> dict[str, Any]:
@@ -408,7 +408,7 @@ def test_the_environment_configures_the_sdk(
     found = Settings.from_env()
     assert (found.provider, found.model, found.timeout) == ("anthropic", "claude-haiku-4-5", 3)
     assert (found.min_confidence, found.budget_usd_per_day) == (0.9, 1.5)
-    assert "sk-ant" not in repr(found)
+    assert KEY not in repr(found)
     stub.suggest(asset="db01", signal="disk-space-low", severity="high", confidence=0.95)
     ai = analysis.analyser()
     assert ai is not None

@@ -87,28 +87,22 @@ def wait_namespace(admin: KubeClient, company: str) -> None:
     )
 
 
-def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
-    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _report(admin: KubeClient, company: str, name: str, spec: dict[str, Any]) -> None:
     client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
-        "alertwhisperer.io",
-        "v1alpha1",
-        f"company-{company}",
-        "alerts",
-        name,
-        {"spec": {"state": "resolved", "resolvedAt": at, "lastSeen": at}},
+        "alertwhisperer.io", "v1alpha1", f"company-{company}", "alerts", name, {"spec": spec}
     )
+
+
+def resolve(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    """The tool reports the alert resolved, `minutes` after T0."""
+    at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _report(admin, company, name, {"state": "resolved", "resolvedAt": at, "lastSeen": at})
 
 
 def fire(admin: KubeClient, company: str, name: str, minutes: float) -> None:
+    """The tool reports the alert firing (again), `minutes` after T0."""
     at = (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
-        "alertwhisperer.io",
-        "v1alpha1",
-        f"company-{company}",
-        "alerts",
-        name,
-        {"spec": {"state": "firing", "resolvedAt": None, "lastSeen": at}},
-    )
+    _report(admin, company, name, {"state": "firing", "resolvedAt": None, "lastSeen": at})
 
 
 @contextlib.contextmanager
