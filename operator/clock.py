@@ -96,16 +96,16 @@ class ManualClock:
 
 
 async def _wait(
-    wake: asyncio.Event | None, timeout: float | None, *, also: asyncio.Event | None = None
+    wake: asyncio.Event | None, seconds: float | None, *, also: asyncio.Event | None = None
 ) -> None:
-    """Wait for `timeout` seconds (None: forever), or until `wake` or `also` is set."""
+    """Wait for `seconds` (None: forever), or until `wake` or `also` is set."""
     events = [e for e in (wake, also) if e is not None]
     if not events:
-        await asyncio.sleep(timeout or 0)
+        await asyncio.sleep(seconds or 0)
         return
     waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for w in waiters:
             w.cancel()
