@@ -23,6 +23,7 @@ from whisperer.operator.services.signals import Skipped, Taxonomy, default_taxon
 from whisperer.operator.services.tenancy import (
     COMPANY_LABEL,
     PLATFORM_NAMESPACE,
+    credentials_secret_name,
     namespace_name,
 )
 
@@ -73,7 +74,7 @@ class Registry:
         by_key: dict[str, Tenant] = {}
         by_secret: dict[str, dict[str, str]] = dict(secrets)
         for name, body in companies.items():
-            data = by_secret.get(f"company-{name}-credentials")
+            data = by_secret.get(credentials_secret_name(name))
             if data is None:
                 continue
             try:

@@ -17,6 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def rfc3339(when: datetime) -> str:
+    """A time as every status and Event field writes it: RFC 3339, UTC, to the second (the
+    year zero-padded, so year 1 is 0001, as the API server's date-time format wants)."""
+    return when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
 class Clock(Protocol):
     """Where "now" comes from."""
 
@@ -111,4 +117,4 @@ async def _wait(
             w.cancel()
 
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "rfc3339"]

@@ -1,4 +1,6 @@
-"""The `whisperer-operator` entry point: Kopf with our settings, watching the whole cluster.
+"""The `whisperer-operator` entry point and composition root: settings read once, the clock,
+the clients and the services built here (`build`) and handed to every handler as one typed
+`Runtime`; then Kopf, watching the whole cluster.
 
 Kopf's bookkeeping lives in each object's status (`status.operator`), not in annotations:
 only the operator may write status (RBAC), so a tenant who edits their own object's
@@ -9,18 +11,53 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import kopf
 
-import whisperer.operator.handlers
+import whisperer.operator.handlers  # noqa: F401  (registers the Kopf handlers)
+from whisperer.operator.clock import Clock, SystemClock
+from whisperer.operator.errors import WhispererError
+from whisperer.operator.handlers import activation
 from whisperer.operator.kube import KubeClient, load_connection
+from whisperer.operator.kube.aio import AsyncKube
 from whisperer.operator.models.v1alpha1 import GROUP
+from whisperer.operator.runtime import Runtime
+from whisperer.operator.services import analysis
+from whisperer.operator.services.analysis.worker import Worker
+from whisperer.operator.services.configstore import ConfigStore
+from whisperer.operator.services.correlation.executor import Executor
+from whisperer.operator.services.correlation.service import CorrelationService
 from whisperer.operator.services.gitsync import BuildCache
+from whisperer.operator.services.incident_writer import IncidentWriter
+from whisperer.operator.services.tenancy import company_of_namespace
+from whisperer.operator.settings import Settings
 
 FINALIZER = f"{GROUP}/finalizer"
 FIELD_MANAGER = "alert-whisperer-operator"
+log = logging.getLogger(__name__)
+
+_clock: Clock | None = None  # a test's clock, for the next operator started in-process
+_current: Runtime | None = None
+
+
+@contextlib.contextmanager
+def clock_for_tests(clock: Clock) -> Iterator[None]:
+    """Operators started in this process within the block run on `clock`."""
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield
+    finally:
+        _clock = previous
+
+
+def current() -> Runtime | None:
+    """The runtime of the operator running in this process (for tests)."""
+    return _current
 
 
 def configure(settings: kopf.OperatorSettings) -> None:
@@ -37,29 +74,79 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.networking.request_timeout = 30
 
 
+def build(settings: Settings, *, clock: Clock) -> Runtime:
+    """Every client and service the operator runs with, wired together."""
+    kube = KubeClient.from_kubeconfig()
+    akube = AsyncKube(load_connection(), timeout=30.0)
+    config = ConfigStore()
+    correlation = CorrelationService(config=config, clock=clock)
+    writer = IncidentWriter(
+        akube,
+        clock=clock,
+        linger=settings.incident_linger_seconds,
+        hot_linger=settings.incident_hot_linger_seconds,
+    )
+    executor = Executor(
+        service=correlation, writer=writer, kube=akube, in_flight=settings.alerts_in_flight
+    )
+    run = Runtime(
+        settings=settings,
+        clock=clock,
+        kube=kube,
+        akube=akube,
+        config=config,
+        correlation=correlation,
+        writer=writer,
+        executor=executor,
+        builds=BuildCache(),
+    )
+    writer.gone = lambda namespace, name: correlation.forget(
+        company_of_namespace(namespace) or "", name
+    )
+    try:
+        analyst = analysis.analyser(settings.ai)
+    except WhispererError as exc:
+        log.error("AI analysis is off: %s", exc)
+        analyst = None
+    if analyst is None:
+        log.info("AI analysis is off (no provider or key): the rules decide")
+    else:
+        run.analysis = Worker(analyst, kube=kube, writer=writer)
+        log.info(
+            "AI analysis on: %s %s, decides at confidence >= %s, budget %s USD a day",
+            settings.ai.provider,
+            settings.ai.model,
+            settings.ai.min_confidence,
+            settings.ai.budget_usd_per_day,
+        )
+    return run
+
+
 @kopf.on.startup()
-def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Kopf calls this before it starts watching: settings, and the clients handlers use."""
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Kopf calls this before it starts watching: our settings, the runtime, and memory
+    rebuilt from the cluster before anything is decided."""
+    global _current
     configure(settings)
-    memo.kube = KubeClient.from_kubeconfig()
-    memo.gitsource_builds = BuildCache()
-    whisperer.operator.handlers.correlation.startup(memo)
+    run = build(Settings.from_env(), clock=_clock or SystemClock())
+    memo.runtime = run
+    _current = run
+    await activation.activate(run)
 
 
 @kopf.on.cleanup()
-def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    """Stop the analysis workers and write what is queued, then close the clients made at
-    startup (in that order: nothing may use a closed client)."""
-    whisperer.operator.handlers.analysis.stop(memo)
-    writes = getattr(memo, "incident_writes", None)
-    if writes is not None:
-        writes.close()
-        logging.getLogger(__name__).info(
-            "incident status: %d changes written in %d patches", writes.submitted, writes.writes
-        )
-    kube = getattr(memo, "kube", None)
-    if kube is not None:
-        kube.close()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the loops, let what is in flight finish and write what is queued, then close the
+    clients (in that order: nothing may use a closed client)."""
+    global _current
+    run: Runtime | None = getattr(memo, "runtime", None)
+    if run is None:
+        return
+    await activation.deactivate(run)
+    await run.akube.close()
+    await asyncio.get_running_loop().run_in_executor(None, run.kube.close)
+    if _current is run:
+        _current = None
 
 
 @kopf.on.login()
@@ -90,3 +177,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
     asyncio.run(kopf.operator(clusterwide=True, liveness_endpoint=args.liveness, standalone=True))
     return 0
+
+
+__all__ = ["build", "clock_for_tests", "current", "main"]

@@ -22,8 +22,6 @@ INTEGRATION_DIRS = {"integration", "operator", "cli", "hack", "api", "tenancy", 
 os.environ.setdefault("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "2")
 # Check GitSources every second (read when the handlers are imported).
 os.environ.setdefault("WHISPERER_GITSOURCE_TICK_SECONDS", "1")
-# Check incidents for auto-resolution every second.
-os.environ.setdefault("WHISPERER_INCIDENT_TICK_SECONDS", "1")
 # No AI analysis unless a test asks for it (a developer's ANTHROPIC_API_KEY must not be used).
 os.environ.setdefault("WHISPERER_AI_PROVIDER", "off")
 # Write technicians' open incidents and shift every second.

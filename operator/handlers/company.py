@@ -1,24 +1,18 @@
-"""Companies: their namespace, credentials, access, readiness, rotation and removal."""
+"""Companies: their namespace, credentials, access, readiness, rotation and removal, and the
+pruning of their resolved alerts."""
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
+from whisperer.operator import runtime
 from whisperer.operator.handlers.config import write_ready
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION, Company
 from whisperer.operator.services import access, retention, tenancy
-from whisperer.operator.services.durations import parse_duration
 from whisperer.operator.services.readiness import company_verdict
 
-WEBHOOK_URL = os.environ.get(
-    "WHISPERER_WEBHOOK_URL", "http://whisperer-webhook.alert-whisperer.svc:8080"
-)
-SWEEP_SECONDS = float(os.environ.get("WHISPERER_CREDENTIAL_SWEEP_SECONDS", "60"))
-ALERT_SWEEP_SECONDS = float(os.environ.get("WHISPERER_ALERT_SWEEP_SECONDS", "300"))
 ROTATE_FIELD = ("metadata", "annotations", tenancy.ROTATE_ANNOTATION)
 
 
@@ -33,83 +27,91 @@ def reconcile_company(
     patch: kopf.Patch,
     memo: kopf.Memo,
     logger: kopf.Logger,
-    **kwargs: Any,
+    **_: Any,
 ) -> None:
     """Namespace, credentials (rotated once per request), RoleBindings, then Ready."""
+    run = runtime.of(memo)
     company = Company.from_body(body)
-    serving = kwargs["technicians_by_company"].get(company.metadata.name, [])
-    technicians = sorted({user for _, user in serving})
+    technicians = sorted(
+        {user for _, user in run.config.technicians_serving(company.metadata.name)}
+    )
     rotation = meta.get("annotations", {}).get(tenancy.ROTATE_ANNOTATION)
     result = access.sync_company(
-        memo.kube,
+        run.kube,
         company,
         technicians=technicians,
         rotation=rotation,
         known_external_id=status.get("externalId"),
     )
     if rotation and status.get("rotation") != rotation:
-        memo.kube.record_event(
+        run.kube.record_event(
             dict(body),
             key=f"rotation/{rotation}",
             reason="CredentialsRotated",
             message=f"new API key issued for rotation request {rotation!r}; the previous "
             f"one stays valid for {company.spec.webhook.key_rotation_grace}",
+            now=run.clock.now(),
         )
         logger.info("rotated the credentials of %s", company.metadata.name)
     patch.status.update(
         namespace=result.namespace,
-        webhookUrl=f"{WEBHOOK_URL}/v1/alerts",
+        webhookUrl=f"{run.settings.webhook_url}/v1/alerts",
         credentialsSecret=result.credentials_secret,
         externalId=result.external_id,
         rotation=result.rotation or None,
     )
-    verdict = company_verdict(company, sla_policies=kwargs["sla_policy_names"])
+    verdict = company_verdict(company, sla_policies=set(run.config.sla_policies()))
     suspended = (
         ("Suspended", True, "SuspendedBySpec", "webhook calls are refused with 403")
         if company.spec.suspended
         else ("Suspended", False, "Active", "webhook calls are accepted")
     )
-    write_ready(verdict, status=status, meta=meta, patch=patch, also=(suspended,))
-
-
-@kopf.timer(GROUP, VERSION, "companies", interval=SWEEP_SECONDS, initial_delay=SWEEP_SECONDS)
-def sweep_credentials(body: kopf.Body, status: kopf.Status, memo: kopf.Memo, **_: Any) -> None:
-    """Remove API keys and HMAC secrets whose rotation grace period has ended."""
-    company = Company.from_body(body)
-    if company.metadata.model_extra and company.metadata.model_extra.get("deletionTimestamp"):
-        return
-    access.sync_credentials(
-        memo.kube, company, rotation=None, known_external_id=status.get("externalId")
+    write_ready(
+        verdict, status=status, meta=meta, patch=patch, also=(suspended,), now=run.clock.now()
     )
 
 
-@kopf.timer(
-    GROUP, VERSION, "companies", interval=ALERT_SWEEP_SECONDS, initial_delay=ALERT_SWEEP_SECONDS
-)
-def prune_alerts(body: kopf.Body, spec: kopf.Spec, memo: kopf.Memo, **_: Any) -> None:
-    """Delete resolved alerts older than the company's `incidents.alertRetention`."""
-    if body.get("metadata", {}).get("deletionTimestamp"):
-        return
-    namespace = tenancy.namespace_name(body["metadata"]["name"])
-    text = (spec.get("incidents") or {}).get("alertRetention", "168h")
-    now = datetime.now(UTC)
-    names = retention.expired_alerts(
-        memo.kube.list("alerts", namespace), retention=parse_duration(text), now=now
-    )
-    pruned = sum(memo.kube.delete_custom("alerts", name, namespace) for name in names)
-    if pruned:
-        memo.kube.record_event(
-            dict(body),
-            reason="AlertsPruned",
-            message=f"policy:Company/{body['metadata']['name']}/spec.incidents.alertRetention: "
-            f"deleted {pruned} alert(s) resolved more than {text} ago",
-            key=f"AlertsPruned/{now:%Y%m%dT%H%M%S}",
+def sweep_credentials(run: runtime.Runtime) -> None:
+    """Remove API keys and HMAC secrets whose rotation grace period has ended (every
+    company's; housekeeping calls it on the operator's clock)."""
+    for name in sorted(run.config.company_names()):
+        company = run.config.company(name)
+        if company is None:
+            continue
+        known = company.status.external_id if company.status else None
+        access.sync_credentials(run.kube, company, rotation=None, known_external_id=known)
+
+
+def prune_alerts(run: runtime.Runtime) -> None:
+    """Delete resolved alerts older than each company's `incidents.alertRetention`."""
+    now = run.clock.now()
+    for name in sorted(run.config.company_names()):
+        company, facts = run.config.company(name), run.config.facts(name)
+        if company is None or facts is None:
+            continue
+        namespace = tenancy.namespace_name(name)
+        names = retention.expired_alerts(
+            run.kube.list("alerts", namespace), retention=facts.retention, now=now
         )
+        pruned = sum(run.kube.delete_custom("alerts", alert, namespace) for alert in names)
+        if pruned:
+            run.kube.record_event(
+                company.to_body(),
+                reason="AlertsPruned",
+                message=f"policy:Company/{name}/spec.incidents.alertRetention: "
+                f"deleted {pruned} alert(s) resolved more than "
+                f"{company.spec.incidents.alert_retention} ago",
+                key=f"AlertsPruned/{now:%Y%m%dT%H%M%S}",
+                now=now,
+            )
 
 
 @kopf.on.delete(GROUP, VERSION, "companies")
 def retire_company(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Apply the deletion policy before the Company goes (Kopf holds our finalizer)."""
+    run = runtime.of(memo)
     company = Company.from_body(body)
-    done = access.retire_company(memo.kube, company)
-    memo.kube.record_event(dict(body), reason="CompanyRetired", message=done, key="retired")
+    done = access.retire_company(run.kube, company)
+    run.kube.record_event(
+        dict(body), reason="CompanyRetired", message=done, key="retired", now=run.clock.now()
+    )

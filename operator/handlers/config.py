@@ -1,85 +1,21 @@
-"""Config kinds from git whose only reconcile is a Ready condition, and the shared indexes.
+"""Config kinds from git whose only reconcile is a Ready condition, and the Ready writer
+every reconcile shares.
 
-Cross-object checks read Kopf indexes (kept in memory from the watch streams), never the
-API server, so reconciling a thousand objects costs no extra requests.
+Cross-object checks read the operator's config store (kept in memory from watches), never
+the API server, so reconciling a thousand objects costs no extra requests.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import kopf
 
-from whisperer.operator.models.v1alpha1 import (
-    GROUP,
-    VERSION,
-    RoutingRule,
-    Runbook,
-    SLAPolicy,
-    Technician,
-)
+from whisperer.operator import runtime
+from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 from whisperer.operator.services.conditions import set_condition
-from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.readiness import READY, Verdict
-
-ALL = "*"  # the one key of indexes that hold every object of a kind
-
-
-@kopf.index(GROUP, VERSION, "slapolicies")
-def sla_policy_names(name: str, **_: Any) -> dict[str, None]:
-    """Names of the SLA policies that exist."""
-    return {name: None}
-
-
-@kopf.index(GROUP, VERSION, "companies")
-def company_facts(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[str, CompanyFacts]:
-    """Each company's facts (and, by its keys, which exist and are not being deleted)."""
-    if meta.get("deletionTimestamp"):
-        return {}
-    return {name: facts_of(spec)}
-
-
-@kopf.index(GROUP, VERSION, "slapolicies")
-def sla_policies(name: str, body: kopf.Body, **_: Any) -> dict[str, SLAPolicy]:
-    """The SLA policies, by name."""
-    return {name: SLAPolicy.from_body(body)}
-
-
-@kopf.index(GROUP, VERSION, "routingrules")
-def routing_rules(body: kopf.Body, **_: Any) -> dict[str, RoutingRule]:
-    """Every routing rule (under the key ALL)."""
-    return {ALL: RoutingRule.from_body(body)}
-
-
-@kopf.index(GROUP, VERSION, "technicians")
-def technicians(body: kopf.Body, **_: Any) -> dict[str, Technician]:
-    """Every technician (under the key ALL)."""
-    return {ALL: Technician.from_body(body)}
-
-
-def company_of(facts: kopf.Index[str, CompanyFacts], name: str) -> CompanyFacts | None:
-    """One company's facts, or None when it does not exist."""
-    return next(iter(facts[name]), None) if name in facts else None
-
-
-@kopf.index(GROUP, VERSION, "runbooks")
-def runbooks(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[tuple[str, str], str]:
-    """Each runbook's risk, by (namespace, name)."""
-    return {(namespace or "", name): str(spec.get("risk", ""))}
-
-
-@kopf.index(GROUP, VERSION, "runbooks")
-def runbook_models(namespace: str | None, body: kopf.Body, **_: Any) -> dict[str, Runbook]:
-    """Every runbook, by namespace."""
-    return {namespace or "": Runbook.from_body(body)}
-
-
-@kopf.index(GROUP, VERSION, "technicians")
-def technicians_by_company(name: str, spec: kopf.Spec, **_: Any) -> dict[str, tuple[str, str]]:
-    """(Technician name, user name) of the technicians serving each company."""
-    return {company: (name, spec["username"]) for company in spec.get("companies", [])}
 
 
 def write_ready(
@@ -89,6 +25,7 @@ def write_ready(
     meta: Any,
     patch: kopf.Patch,
     also: tuple[tuple[str, bool, str, str], ...] = (),
+    now: datetime | None = None,
 ) -> None:
     """Write Ready (and the `also` conditions: type, holds, reason, message) and
     observedGeneration; ask to be called again while waiting."""
@@ -103,6 +40,7 @@ def write_ready(
             reason=reason,
             message=message,
             generation=generation,
+            now=now,
         )
     patch.status["conditions"] = set_condition(
         conditions,
@@ -111,6 +49,7 @@ def write_ready(
         reason=verdict.reason,
         message=verdict.message,
         generation=generation,
+        now=now,
     )
     if verdict.waiting:
         raise kopf.TemporaryError(verdict.message, delay=15)
@@ -127,6 +66,8 @@ def write_ready(
 @kopf.on.resume(GROUP, VERSION, "runbooks")
 @kopf.on.create(GROUP, VERSION, "runbooks")
 @kopf.on.update(GROUP, VERSION, "runbooks", field="spec")
-def accepted(status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, **_: Any) -> None:
+def accepted(
+    status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
     """Kinds whose schema says all there is to check are Ready once the operator has seen them."""
-    write_ready(READY, status=status, meta=meta, patch=patch)
+    write_ready(READY, status=status, meta=meta, patch=patch, now=runtime.of(memo).clock.now())

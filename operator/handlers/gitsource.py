@@ -1,42 +1,43 @@
-"""GitSources: sync the config repo on an interval, on request, or when the spec changes."""
+"""GitSources: sync the config repo on an interval, on request, or when the spec changes.
+Housekeeping calls `sync_due` every tick of the operator's clock; each source whose turn it
+is runs the steps of services/gitsync, and the report lands in its status."""
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import kopf
-
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION, GitSource
+from whisperer.operator import runtime
+from whisperer.operator.clock import rfc3339
+from whisperer.operator.errors import NotFoundError
+from whisperer.operator.models.v1alpha1 import GitSource
 from whisperer.operator.services import gitsync
 from whisperer.operator.services.conditions import set_condition
 from whisperer.operator.services.durations import parse_duration
 
-TICK = float(os.environ.get("WHISPERER_GITSOURCE_TICK_SECONDS", "5"))
 REQUEST_ANNOTATION = "alertwhisperer.io/reconcile-requested-at"
 FAILURES = ("FetchFailed", "BuildFailed", "ValidationFailed", "ApplyFailed", "PruneFailed")
 
 
-def _due(source: GitSource, status: Any, meta: Any, now: datetime) -> bool:
-    if meta.get("generation") != status.get("observedGeneration"):
+def _due(source: GitSource, status: dict[str, Any], now: datetime, tick: float) -> bool:
+    meta = source.metadata
+    if meta.generation != status.get("observedGeneration"):
         return True
-    if meta.get("annotations", {}).get(REQUEST_ANNOTATION, "") != status.get(
-        "lastHandledRequest", ""
-    ):
+    if meta.annotations.get(REQUEST_ANNOTATION, "") != status.get("lastHandledRequest", ""):
         return True
     last = status.get("lastSyncTime")
     if not last:
         return True
     since = now - datetime.fromisoformat(str(last).replace("Z", "+00:00"))
-    return since >= parse_duration(source.spec.interval) - timedelta(seconds=TICK / 2)
+    return since >= parse_duration(source.spec.interval) - timedelta(seconds=tick / 2)
 
 
 def _conditions(
-    status: Any,
+    status: dict[str, Any],
     generation: int | None,
     failed: str | None,
     message: str,
+    now: datetime,
     cause: str | None = None,
 ) -> list[dict[str, Any]]:
     conditions = list(status.get("conditions") or [])
@@ -49,6 +50,7 @@ def _conditions(
             reason=(cause or kind) if holds else "Succeeded",
             message=message if holds else "",
             generation=generation,
+            now=now,
         )
     return set_condition(
         conditions,
@@ -57,58 +59,75 @@ def _conditions(
         reason=failed or "Synced",
         message=message,
         generation=generation,
+        now=now,
     )
 
 
-@kopf.timer(GROUP, VERSION, "gitsources", interval=TICK, initial_delay=0.5)
-def sync_source(
-    body: kopf.Body,
-    status: kopf.Status,
-    meta: kopf.Meta,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    **_: Any,
-) -> None:
-    """One sync when due: the steps of services/gitsync, then the report in status."""
-    source = GitSource.from_body(body)
-    now = datetime.now(UTC)
-    if source.spec.suspend or not _due(source, status, meta, now):
-        return
-    generation = meta.get("generation")
+def sync_due(run: runtime.Runtime, written: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Sync every source whose turn it is. `written` remembers the status each sync wrote,
+    so a store that has not seen it yet does not make a source sync twice."""
+    now = run.clock.now()
+    for source in run.config.git_sources():
+        key = (source.metadata.namespace or "", source.metadata.name)
+        stored = source.to_body().get("status") or {}
+        status = {**stored, **written.get(key, {})}
+        if source.spec.suspend or not _due(
+            source, status, now, run.settings.gitsource_tick_seconds
+        ):
+            continue
+        try:
+            written[key] = _sync(run, source, status, now)
+        except NotFoundError:
+            written.pop(key, None)  # deleted meanwhile
+
+
+def _sync(
+    run: runtime.Runtime, source: GitSource, status: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """One sync: the steps of services/gitsync, then the report in status."""
+    namespace = source.metadata.namespace or ""
+    generation = source.metadata.generation
     token = ssh_key = None
     if source.spec.secret_ref:
-        found = memo.kube.read_secret(source.spec.secret_ref.name, meta["namespace"])
+        found = run.kube.read_secret(source.spec.secret_ref.name, namespace)
         if found:
             token, ssh_key = found[0].get("token"), found[0].get("identity")
     trusted_keys = None
     if source.spec.verify is not None:
-        found = memo.kube.read_secret(source.spec.verify.secret_ref.name, meta["namespace"])
+        found = run.kube.read_secret(source.spec.verify.secret_ref.name, namespace)
         trusted_keys = "\n".join(found[0].values()) if found else ""
-    patch.status.update(
-        observedGeneration=generation,
-        lastHandledRequest=meta.get("annotations", {}).get(REQUEST_ANNOTATION, ""),
-        lastSyncTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
+    report: dict[str, Any] = {
+        "observedGeneration": generation,
+        "lastHandledRequest": source.metadata.annotations.get(REQUEST_ANNOTATION, ""),
+        "lastSyncTime": rfc3339(now),
+    }
+    body = source.to_body()
     try:
         outcome = gitsync.sync(
-            memo.kube,
+            run.kube,
             source,
             previous=list(status.get("inventory") or []),
             token=token,
             ssh_key=ssh_key,
             trusted_keys=trusted_keys,
-            cache=memo.gitsource_builds,
+            cache=run.builds,
         )
     except gitsync.SyncStepError as failed:
-        patch.status["lastAttemptedRevision"] = failed.revision or status.get(
-            "lastAttemptedRevision"
+        report["lastAttemptedRevision"] = failed.revision or status.get("lastAttemptedRevision")
+        report["errors"] = [e.as_status() for e in failed.errors[:50]]
+        report["conditions"] = _conditions(
+            status, generation, failed.reason, str(failed), now, failed.cause
         )
-        patch.status["errors"] = [e.as_status() for e in failed.errors[:50]]
-        patch.status["conditions"] = _conditions(
-            status, generation, failed.reason, str(failed), failed.cause
+        run.kube.patch_status("gitsources", source.metadata.name, report, namespace)
+        run.kube.record_event(
+            body,
+            reason=failed.cause or failed.reason,
+            message=str(failed)[:1024],
+            key=f"{failed.reason}/{failed.revision or ''}/{now.isoformat()}",
+            type="Warning",
+            now=now,
         )
-        kopf.warn(body, reason=failed.cause or failed.reason, message=str(failed)[:1024])
-        return
+        return report
     summary = (
         f"applied {len(outcome.applied)} objects of {outcome.revision[:12]}"
         + ("" if outcome.fetched else " (unchanged: last build reused)")
@@ -121,17 +140,20 @@ def sync_source(
             else ""
         )
     )
-    patch.status.update(
+    report.update(
         lastAppliedRevision=outcome.revision,
         lastAttemptedRevision=outcome.revision,
         inventory=outcome.inventory,
         errors=[],
-        conditions=_conditions(status, generation, None, summary),
+        conditions=_conditions(status, generation, None, summary, now),
     )
+    run.kube.patch_status("gitsources", source.metadata.name, report, namespace)
     for drifted in outcome.drifted:
-        memo.kube.record_event(
-            dict(body),
+        run.kube.record_event(
+            body,
             reason="DriftCorrected",
             message=f"{drifted} was changed by hand; put back as in git {outcome.revision[:12]}",
             key=f"drift/{drifted}/{now.isoformat()}",
+            now=now,
         )
+    return report

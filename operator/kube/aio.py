@@ -1,14 +1,18 @@
-"""An asyncio client for our custom resources, for the webhook shim's hot path.
+"""An asyncio client for our custom resources, for the hot paths: the webhook shim's alert
+writes, and the operator's watches and incident and alert status writes.
 
-The official client is synchronous; the shim writes alerts from many concurrent requests,
-so it talks to the API server with aiohttp (already a dependency through Kopf) and maps
-the answers into the same errors as the synchronous wrapper.
+The official client is synchronous (and costly per call); the shim writes alerts from many
+concurrent requests and the operator places hundreds of alerts a second, so both talk to
+the API server with aiohttp (already a dependency through Kopf) and map the answers into
+the same errors as the synchronous wrapper.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import aiohttp
@@ -19,6 +23,14 @@ from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
 Body = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
+
+
+class ExpiredError(UnavailableError):
+    """A watch's resourceVersion is too old (410 Gone): list again."""
+
+    def __init__(self, status: int, what: str, text: str) -> None:
+        super().__init__(f"{what}: {text[:300]}", delay=0)
+        self.status = status
 
 
 def _error(status: int, what: str, text: str) -> Exception:
@@ -65,11 +77,17 @@ class AsyncKube:
         return self._session
 
     async def close(self) -> None:
-        """Close the connection pool."""
-        if self._session is not None:
+        """Close the connection pool (and give TLS connections a moment to shut down, as
+        aiohttp asks, so no socket outlives its event loop)."""
+        if self._session is not None and not self._session.closed:
             await self._session.close()
+            await asyncio.sleep(0.25)
 
     def _path(self, plural: str, namespace: str | None, name: str | None = None) -> str:
+        if plural == "events":  # core/v1, the one built-in kind the operator writes here
+            path = f"{self._base}/api/v1"
+            path += f"/namespaces/{namespace}/events" if namespace else "/events"
+            return f"{path}/{name}" if name else path
         path = f"{self._base}/apis/{GROUP}/{VERSION}"
         if namespace:
             path += f"/namespaces/{namespace}"
@@ -77,13 +95,22 @@ class AsyncKube:
         return f"{path}/{name}" if name else path
 
     async def _request(
-        self, method: str, url: str, what: str, *, body: Any = None, content_type: str = ""
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        body: Any = None,
+        content_type: str = "",
+        params: dict[str, str] | None = None,
     ) -> Body:
         session = await self._client()
         headers = {"Content-Type": content_type or "application/json"} if body is not None else {}
-        data = json.dumps(body) if body is not None else None
+        data = json.dumps(body, separators=(",", ":")) if body is not None else None
         try:
-            async with session.request(method, url, data=data, headers=headers) as response:
+            async with session.request(
+                method, url, data=data, headers=headers, params=params
+            ) as response:
                 text = await response.text()
                 if response.status >= 300:
                     raise _error(response.status, what, text)
@@ -114,6 +141,88 @@ class AsyncKube:
             body=patch,
             content_type=MERGE_PATCH,
         )
+
+    async def patch_status(
+        self, plural: str, name: str, patch: Body, namespace: str | None = None
+    ) -> Body:
+        """Merge-patch the status subresource (`patch` holds `status`, and
+        `metadata.resourceVersion` for a compare-and-swap)."""
+        return await self._request(
+            "PATCH",
+            self._path(plural, namespace, name) + "/status",
+            f"patch {plural}/{name}/status",
+            body=patch,
+            content_type=MERGE_PATCH,
+        )
+
+    async def list_page(
+        self,
+        plural: str,
+        namespace: str | None = None,
+        *,
+        limit: int = 500,
+        continue_: str | None = None,
+    ) -> Body:
+        """One page of a LIST (`metadata.continue` names the next; `resourceVersion` is the
+        list's, to watch from)."""
+        params = {"limit": str(limit)}
+        if continue_:
+            params["continue"] = continue_
+        return await self._request(
+            "GET", self._path(plural, namespace), f"list {plural}", params=params
+        )
+
+    async def list_all(
+        self, plural: str, namespace: str | None = None, *, limit: int = 500
+    ) -> tuple[list[Body], str]:
+        """Every object of a kind, read page by page; and the resourceVersion to watch from."""
+        items: list[Body] = []
+        continue_: str | None = None
+        while True:
+            page = await self.list_page(plural, namespace, limit=limit, continue_=continue_)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            continue_ = meta.get("continue")
+            if not continue_:
+                return items, str(meta.get("resourceVersion") or "")
+
+    async def watch(
+        self, plural: str, *, resource_version: str, timeout_seconds: int = 300
+    ) -> AsyncIterator[Body]:
+        """The watch events of a kind across namespaces, from `resource_version` (bookmarks
+        included); ends when the server closes the stream. A 410 (too old) is an
+        ExpiredError: list again."""
+        session = await self._client()
+        params = {
+            "watch": "1",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        url = self._path(plural, None)
+        what = f"watch {plural}"
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
+        try:
+            async with session.get(url, params=params, timeout=timeout) as response:
+                if response.status >= 300:
+                    raise _error(response.status, what, await response.text())
+                buffer = b""
+                async for chunk in response.content.iter_any():
+                    buffer += chunk
+                    while (end := buffer.find(b"\n")) >= 0:
+                        line, buffer = buffer[:end], buffer[end + 1 :]
+                        if not line.strip():
+                            continue
+                        event = cast(Body, json.loads(line))
+                        if event.get("type") == "ERROR":
+                            status = event.get("object") or {}
+                            code = int(status.get("code") or 500)
+                            raise (ExpiredError if code == 410 else _error)(
+                                code, what, json.dumps(status)
+                            )
+                        yield event
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise UnavailableError(f"{what}: the API server did not answer: {exc!r}") from exc
 
     async def version(self) -> str:
         """The API server's version (a cheap liveness probe)."""

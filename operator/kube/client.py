@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from whisperer.operator.errors import (
     UnavailableError,
     WhispererError,
 )
+from whisperer.operator.kube.events import COMPONENT, event_body
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
 Body = dict[str, Any]
@@ -313,35 +313,23 @@ class KubeClient:
         message: str,
         key: str,
         type: str = "Normal",
-        component: str = "alert-whisperer-operator",
+        component: str = COMPONENT,
+        now: datetime | None = None,
     ) -> bool:
         """Post an Event once: its name derives from the object and `key`, so posting the
         same event again (after a restart) is refused as a duplicate. False if it was."""
-        meta = involved["metadata"]
-        namespace = meta.get("namespace") or "default"
-        digest = hashlib.sha256(f"{meta['uid']}/{key}".encode()).hexdigest()[:16]
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{digest}", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": involved.get("apiVersion"),
-                "kind": involved.get("kind"),
-                "name": meta["name"],
-                "namespace": meta.get("namespace"),
-                "uid": meta["uid"],
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": type,
-            "source": {"component": component},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
+        event = event_body(
+            involved,
+            reason=reason,
+            message=message,
+            key=key,
+            now=(now or datetime.now(UTC)),
+            type=type,
+            component=component,
+        )
+        namespace = event["metadata"]["namespace"]
         try:
-            with translated_errors(f"record event {reason} on {meta['name']}"):
+            with translated_errors(f"record event {reason} on {involved['metadata']['name']}"):
                 self._core.create_namespaced_event(namespace, cast(Any, event))
         except ConflictError:
             return False

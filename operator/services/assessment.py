@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from whisperer.operator.clock import rfc3339
 from whisperer.operator.models.v1alpha1 import RoutingRule, Runbook, SLAPolicy, Technician
-from whisperer.operator.services.correlation import OpenIncident
+from whisperer.operator.services.correlation.correlator import OpenIncident
 from whisperer.operator.services.facts import AssetFacts, CompanyFacts
 from whisperer.operator.services.remediation import RunbookChoice, choose_runbook
 from whisperer.operator.services.routing import IncidentTraits, RouteDecision, route
 from whisperer.operator.services.sla import Deadlines, deadlines
+from whisperer.operator.services.tenancy import namespace_name
 
 
 def traits_of(incident: OpenIncident, facts: CompanyFacts) -> IncidentTraits:
@@ -84,8 +86,8 @@ def follow_up(
 ) -> FollowUp:
     """After an alert joined, opened or reopened `incident`: route a new or reopened one (a
     reopened one keeps its technician) and one nobody could take yet; recompute deadlines
-    when it (re)opened or its severity changed. Updates `incident.assignee` and
-    `incident.assessed_severity`."""
+    when it (re)opened or its severity changed. Updates `incident.assessed_severity`; the
+    caller records `assigned` (`Correlator.assign`, which keeps the load routing sees)."""
     fresh = opened or reopened
     chosen: RouteDecision | None = None
     assigned: str | None = None
@@ -94,7 +96,7 @@ def follow_up(
             traits_of(incident, facts), config.rules, config.technicians, at=at, workload=workload
         )
         if incident.assignee is None and chosen.technician is not None:
-            incident.assignee = assigned = chosen.technician
+            assigned = chosen.technician
     runbook = runbook_for(incident, facts, config.runbooks) if opened else None
     if fresh or incident.assessed_severity != incident.severity:
         incident.assessed_severity = incident.severity
@@ -111,7 +113,7 @@ def runbook_for(
         return None
     return choose_runbook(
         runbooks,
-        company_namespace=f"company-{incident.company}",
+        company_namespace=namespace_name(incident.company),
         signal=incident.cause_signal,
         severity=incident.severity,
         asset=facts.assets.get(incident.cause_asset, AssetFacts()),
@@ -120,16 +122,16 @@ def runbook_for(
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(when)
 
 
 def sla_status(found: Deadlines | None) -> dict[str, Any] | None:
-    """The incident's `status.sla` deadlines (the breach fields are the SLA tracker's)."""
+    """The incident's `status.sla` deadlines (`nextDueAt` is composed by the incident writer
+    from these and the phase; the breach fields are the SLA tracker's)."""
     if found is None:
         return None
     return {
         "policy": found.policy,
         "responseDueAt": _iso(found.response_due_at),
         "resolutionDueAt": _iso(found.resolution_due_at),
-        "nextDueAt": _iso(found.response_due_at),
     }

@@ -1,29 +1,24 @@
 """Audit: what people did to an incident, as timeline entries, each recorded exactly once.
 
-The timeline is derived from the incident's spec (who acknowledged, resolved, wrote a note,
-as the admission policies made sure they are the requesting users), so computing it again
-after a restart adds nothing twice.
+The entries are derived from the incident's spec (who acknowledged, resolved, wrote a note,
+as the admission policies made sure they are the requesting users), so computing them again
+after a restart adds nothing twice: the incident writer appends by key (type, actor, time).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from whisperer.operator.clock import rfc3339
 from whisperer.operator.models.v1alpha1.incident import IncidentSpec
-
-TIMELINE_LIMIT = 100
 
 Entry = dict[str, Any]
 
 
-def _key(entry: Entry) -> tuple[str, str, str]:
-    return (entry["type"], entry["actor"], str(entry["at"]))
-
-
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return rfc3339(value)
     return str(value)
 
 
@@ -60,22 +55,3 @@ def human_entries(spec: IncidentSpec) -> list[Entry]:
             }
         )
     return sorted(entries, key=lambda e: e["at"])
-
-
-def merge(timeline: list[Entry], additions: list[Entry]) -> tuple[list[Entry], list[Entry]]:
-    """The timeline with the additions it lacks (bounded), and which additions were new."""
-    seen = {_key(e) for e in timeline}
-    candidates = [e for e in additions if _key(e) not in seen]
-    merged = sorted([*timeline, *candidates], key=lambda e: str(e["at"]))[-TIMELINE_LIMIT:]
-    # An entry the bound drops at once is not new: reporting it would repeat on every merge.
-    kept = {_key(e) for e in merged}
-    return merged, [e for e in candidates if _key(e) in kept]
-
-
-def phase(spec: IncidentSpec) -> str:
-    """Where a technician's actions put the incident."""
-    if spec.resolution:
-        return "Resolved"
-    if spec.acknowledgement:
-        return "Acknowledged"
-    return "Open"

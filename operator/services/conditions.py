@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from whisperer.operator.clock import rfc3339
+
 Status = Literal["True", "False", "Unknown"]
 
 
@@ -24,7 +26,7 @@ def set_condition(
     transition = (
         previous["lastTransitionTime"]
         if previous and previous.get("status") == status and previous.get("lastTransitionTime")
-        else now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        else rfc3339(now)
     )
     updated: dict[str, Any] = {
         "type": type,

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from whisperer.operator.clock import rfc3339
+
 API_KEY_PREFIX = "aw_"
 
 
@@ -27,7 +29,7 @@ def _second(when: datetime | None) -> datetime:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    return rfc3339(when) if when else None
 
 
 def _parse(text: str | None) -> datetime | None:

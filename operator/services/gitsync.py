@@ -21,6 +21,8 @@ from whisperer.operator.errors import WhispererError
 from whisperer.operator.gitio import UntrustedRevisionError, fetch, remote_revision, verify_head
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import API_VERSION, CONFIG_KINDS, GitSource, Resource
+from whisperer.operator.services.readiness import company_verdict
+from whisperer.operator.services.tenancy import namespace_name
 
 FIELD_MANAGER = "alert-whisperer-gitops"
 ALLOWED = {k.info.kind: k for k in CONFIG_KINDS}
@@ -159,16 +161,15 @@ def validate(docs: list[Doc]) -> None:
         seen[doc.id] = doc
     names = {kind: {m.metadata.name for _, m in items} for kind, items in models.items()}
     for doc, company in models.get("Company", []):
-        if company.spec.sla_policy_ref.name not in names.get("SLAPolicy", set()):
-            errors.append(
-                FileError(
-                    doc.file,
-                    doc.index,
-                    "slaPolicyRef names SLAPolicy "
-                    f"{company.spec.sla_policy_ref.name!r}, which is not in "
-                    "the repository",
-                )
-            )
+        # The operator's own readiness checks (services/readiness): the same verdict here
+        # keeps a company that would not become Ready out of the cluster.
+        verdict = company_verdict(
+            company,
+            sla_policies=names.get("SLAPolicy", set()),
+            missing="is not in the repository",
+        )
+        if not verdict.ready:
+            errors.append(FileError(doc.file, doc.index, f"{verdict.reason}: {verdict.message}"))
     users: dict[str, str] = {}
     for doc, tech in models.get("Technician", []):
         for company in tech.spec.companies:
@@ -270,7 +271,7 @@ def _in_use(kube: KubeClient, plural: str, name: str, listed: dict[str, list[Bod
     if plural == "companies":
         open_incidents = [
             i
-            for i in kube.list("incidents", f"company-{name}")
+            for i in kube.list("incidents", namespace_name(name))
             if i.get("status", {}).get("phase") != "Resolved"
         ]
         if open_incidents:

@@ -26,14 +26,17 @@ class Verdict:
 READY = Verdict(True, "Accepted", "The object is valid and its references resolve.")
 
 
-def company_verdict(company: Company, *, sla_policies: Collection[str]) -> Verdict:
-    """A company needs its SLA policy, and every asset dependency must be in the inventory."""
+def company_verdict(
+    company: Company, *, sla_policies: Collection[str], missing: str = "does not exist"
+) -> Verdict:
+    """A company needs its SLA policy, and every asset dependency must be in the inventory.
+    The git syncer asks the same before it applies (`missing` says where it looked)."""
     policy = company.spec.sla_policy_ref.name
     if policy not in sla_policies:
         return Verdict(
             False,
             "SLAPolicyNotFound",
-            f"SLAPolicy {policy!r} does not exist; incidents would have no deadlines.",
+            f"SLAPolicy {policy!r} {missing}; incidents would have no deadlines.",
             waiting=True,
         )
     names = {asset.name for asset in company.spec.assets}

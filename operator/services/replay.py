@@ -27,12 +27,13 @@ from whisperer.operator.models.v1alpha1 import (
     SLAPolicy,
     Technician,
 )
-from whisperer.operator.services import assessment, pipeline
-from whisperer.operator.services.correlation import Correlator
+from whisperer.operator.services import assessment
+from whisperer.operator.services.correlation import Correlator, pipeline
+from whisperer.operator.services.correlation.correlator import auto_resolve_due
 from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.inhibition import FiringAlert
 from whisperer.operator.services.signals import Taxonomy, default_taxonomy
-from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
+from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE, company_of_namespace
 
 CONFIG_KINDS = (
     "Company",
@@ -133,7 +134,7 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
     while events:
         at, resolves, _, alert = heapq.heappop(events)
         namespace = alert.metadata.namespace or ""
-        company = namespace.removeprefix("company-")
+        company = company_of_namespace(namespace) or ""
         alert_id = f"{namespace}/{alert.metadata.name}"
         facts = config.companies.get(company)
         if facts is None:
@@ -200,6 +201,8 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
             workload=correlator.workload(),
             at=at,
         )
+        if done.assigned is not None:
+            correlator.assign(incident, done.assigned)
         outcome.assignee = incident.assignee
         if done.route is not None and (done.assigned or outcome.route_reason == ""):
             outcome.route_reason = done.route.reason
@@ -226,16 +229,11 @@ def classified(alert: Alert, taxonomy: Taxonomy) -> Alert:
 
 
 def _auto_resolve(correlator: Correlator, company: str, facts: CompanyFacts, at: datetime) -> None:
-    """What the operator's auto-resolve timer would have done by `at` (event time)."""
-    if not facts.auto_resolve:
-        return
+    """What the operator's auto-resolution would have done by `at` (event time)."""
     for incident in correlator.open_incidents(company):
-        quiet = incident.quiet_since
-        hold_down = facts.hold_down
-        if incident.pattern == "flapping":
-            hold_down = max(hold_down, facts.flap_window)
-        if not incident.firing and quiet is not None and quiet + hold_down <= at:
-            correlator.incident_resolved(company, incident.name, quiet + hold_down)
+        due = auto_resolve_due(incident, facts)
+        if due is not None and due <= at:
+            correlator.incident_resolved(company, incident.name, due)
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,10 @@ class Taxonomy:
         text = _spaced(raw)
         return next((r for r in self.rules if r.matches(text, raw, source)), None)
 
+    def category_of(self, signal: str) -> str:
+        """The category of a canonical signal ("other" for one no rule names)."""
+        return next((r.signal.category for r in self.rules if r.signal.name == signal), "other")
+
     def classify(self, raw: str, *, source: str | None = None) -> Signal:
         """The canonical signal of a tool's alert name; unmatched names keep their own."""
         key = (raw, source)

@@ -19,14 +19,24 @@ RETAINED_LABEL = "alertwhisperer.io/retained"
 Body = dict[str, Any]
 
 
+NAMESPACE_PREFIX = "company-"
+
+
 def namespace_name(company: str) -> str:
     """A company's namespace."""
-    return f"company-{company}"
+    return f"{NAMESPACE_PREFIX}{company}"
+
+
+def company_of_namespace(namespace: str | None) -> str | None:
+    """The company whose namespace this is (None: not a company's)."""
+    if namespace and namespace.startswith(NAMESPACE_PREFIX):
+        return namespace[len(NAMESPACE_PREFIX) :]
+    return None
 
 
 def credentials_secret_name(company: str) -> str:
     """The Secret (platform namespace) with the company's credentials."""
-    return f"company-{company}-credentials"
+    return f"{namespace_name(company)}-credentials"
 
 
 def namespace_body(company: Company) -> Body:

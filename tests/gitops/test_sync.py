@@ -47,7 +47,7 @@ def test_happy_path_then_a_change_and_an_addition(world: World) -> None:
             "a Secret in git is refused",
         ),
         (None, "ValidationFailed", "severity"),
-        ("dangling", "ValidationFailed", "which is not in the repository"),
+        ("dangling", "ValidationFailed", "is not in the repository"),
     ],
 )
 def test_a_bad_commit_changes_nothing(

@@ -4,8 +4,8 @@ and nothing lost or doubled across a restart."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.alerts import (
@@ -20,8 +20,9 @@ from support.alerts import (
     wait_namespace,
 )
 from support.cluster import Cluster, wait_for
-from support.operator import run_operator
+from support.operator import evaluated, ran_since, run_operator
 
+from whisperer.operator.clock import ManualClock
 from whisperer.operator.kube import KubeClient
 
 
@@ -280,7 +281,8 @@ def phase(admin: KubeClient, company: str, name: str) -> str:
 def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
     cluster: Cluster, admin: KubeClient, company: str
 ) -> None:
-    with run_operator(operator_kubeconfig(cluster)):
+    clock = ManualClock(datetime.now(UTC))
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
         wait_namespace(admin, company)
         first = alert(admin, company, asset="db01", raw="disk full", source="zabbix")
         incident = incident_of(admin, company, first)
@@ -294,9 +296,20 @@ def test_an_incident_resolves_after_the_hold_down_and_reopens_on_recurrence(
             ),
             what="the re-firing to be counted",
         )
-        time.sleep(4)  # longer than the hold-down: still firing, so still open
-        assert phase(admin, company, incident) != "Resolved"
+        clock.advance(timedelta(minutes=10))  # far past the 3 s hold-down: still firing...
+        ran_since("auto_resolve", clock.now())
+        assert phase(admin, company, incident) != "Resolved"  # ...so still open
         resolve(admin, company, first, minutes=2)
+        wait_for(
+            lambda: admin.get("alerts", first, f"company-{company}")["status"].get(
+                "resolutionCounted"
+            ),
+            what="the resolution counted",
+        )
+        clock.advance(timedelta(seconds=2))  # within the hold-down
+        evaluated()
+        assert phase(admin, company, incident) != "Resolved"
+        clock.advance(timedelta(seconds=2))
         wait_for(
             lambda: phase(admin, company, incident) == "Resolved",
             timeout=30,
@@ -427,14 +440,15 @@ def test_a_flapping_alert_is_marked_and_does_not_churn_incidents(
             what="the re-firing counted",
         )
 
-    with run_operator(operator_kubeconfig(cluster)):
+    clock = ManualClock(datetime.now(UTC))
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
         wait_namespace(admin, company)
         name = alert(admin, company, asset="app01", raw="HTTP 5xx rate high", source="datadog")
         incident = incident_of(admin, company, name)
         toggle(name)  # two changes of state: not flapping yet (the threshold is 4)
         assert admin.get("alerts", name, ns)["status"]["flapping"] is False
     # The count lives on the alert: a restart does not start it again.
-    with run_operator(operator_kubeconfig(cluster)):
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
         toggle(name)
         toggle(name)  # six changes within a few minutes (event time)
         alert_status = admin.get("alerts", name, ns)["status"]
@@ -449,8 +463,15 @@ def test_a_flapping_alert_is_marked_and_does_not_churn_incidents(
         )
         assert status["phase"] == "Open"
         resolve(admin, company, name, minutes=minute + 1)
-        time.sleep(5)  # past the 3 s hold-down: a flapping incident waits a flap window
-        assert phase(admin, company, incident) == "Open"
+        wait_for(
+            lambda: admin.get("alerts", name, ns)["status"].get("resolutionCounted") is True,
+            what="the resolution counted",
+        )
+        clock.advance(timedelta(minutes=30))  # past the 3 s hold-down, within the flap window
+        ran_since("auto_resolve", clock.now())
+        assert phase(admin, company, incident) == "Open"  # a flapping incident waits it out
+        clock.advance(timedelta(minutes=31))  # the whole hour of quiet
+        wait_for(lambda: phase(admin, company, incident) == "Resolved", what="resolution")
     assert [i["metadata"]["name"] for i in incidents(admin, company)] == [incident]
 
 

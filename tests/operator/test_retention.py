@@ -3,7 +3,6 @@ ones whose resolution the incident has not counted yet stay."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +10,9 @@ from typing import Any
 from kubernetes import client
 from support.alerts import API, a_company, operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
-from support.operator import run_operator
+from support.operator import ran_since, run_operator
 
+from whisperer.operator.clock import ManualClock
 from whisperer.operator.errors import NotFoundError
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.services.retention import expired_alerts
@@ -70,7 +70,8 @@ def test_the_operator_prunes_expired_resolved_alerts(cluster: Cluster, admin: Ku
 
 def check_pruning(cluster: Cluster, admin: KubeClient, company: str) -> None:
     ns = f"company-{company}"
-    with run_operator(operator_kubeconfig(cluster)):
+    clock = ManualClock(datetime.now(UTC))
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
         wait_namespace(admin, company)
         for name, state, ago in (
             ("old", "resolved", timedelta(hours=2)),
@@ -86,8 +87,11 @@ def check_pruning(cluster: Cluster, admin: KubeClient, company: str) -> None:
                 return True
             return False
 
+        clock.advance(timedelta(seconds=2))  # a sweep is due (one a second in tests)
         wait_for(gone, timeout=30, what="the expired alert to be pruned")
-        time.sleep(3)  # a few more sweeps (one a second in tests) prune nothing else
+        for _ in range(3):  # more sweeps prune nothing else
+            clock.advance(timedelta(seconds=2))
+            ran_since("prune_alerts", clock.now())
         assert {a["metadata"]["name"] for a in admin.list("alerts", ns)} == {
             "recent",
             "firing",

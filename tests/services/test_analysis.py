@@ -15,6 +15,7 @@ from whisperer.operator.errors import PermanentError
 from whisperer.operator.models.v1alpha1 import IncidentStatus
 from whisperer.operator.services import analysis
 from whisperer.operator.services.analysis import Analyst, Settings
+from whisperer.operator.services.analysis import view as what_is_sent
 
 KEY = "fake-key-for-the-local-stub-0"
 
@@ -50,6 +51,13 @@ def incident_status(**changes: Any) -> dict[str, Any]:
     }
     status.update(changes)
     return status
+
+
+def status_patch(
+    result: analysis.Analysis, status: dict[str, Any], view: analysis.IncidentView
+) -> dict[str, Any]:
+    """What the analysis writes: its record (the visible fields are composed from it)."""
+    return {"analysis": analysis.record(result, status, min_confidence=0.7, view=view)}
 
 
 def settings(stub: MessagesStub, **changes: Any) -> Settings:
@@ -129,7 +137,7 @@ def test_only_the_bounded_redacted_view_is_sent(stub: MessagesStub) -> None:
     sent = stub.requests[0].prompt + stub.requests[0].body["system"]
     assert secret not in sent
     assert "web39" not in sent  # 20 of the 41 distinct alerts, in a stable order
-    assert "[redacted]" in analysis._clean(f"token={secret}")
+    assert "[redacted]" in what_is_sent._clean(f"token={secret}")
     # One more alert on a big incident is the same question.
     more = analysis.view_of(incident_status(alerts={**status["alerts"], "count": 138}))
     assert more is not None and more.input_hash("m") == found.input_hash("m")
@@ -146,7 +154,7 @@ def test_below_the_threshold_the_rules_severity_stays(
         ai.close()
     verdict = analysis.apply(result, "high", 0.7)
     assert (verdict.applied, verdict.severity) == (False, "high")
-    patch = analysis.status_patch(result, incident_status(), min_confidence=0.7, view=view)
+    patch = status_patch(result, incident_status(), view)
     assert set(patch) == {"analysis"}
     assert patch["analysis"]["appliedSeverity"] is False
     assert patch["analysis"]["suggestedSeverity"] == "critical"
@@ -172,26 +180,30 @@ def test_at_or_above_the_threshold_the_ai_decides_severity_priority_and_cause(
     assert analysis.apply(result, "high", 0.7) == analysis.Verdict(
         True, "medium", "confidence 0.70 reaches 0.70"
     )
-    patch = analysis.status_patch(result, incident_status(), min_confidence=0.7, view=view)
-    assert patch["severity"] == "medium"
-    assert (patch["score"], patch["priority"]) == (62, "P2")  # 77 - 15: one rank lower
-    assert patch["rootCause"] == {
+    status = incident_status()
+    rules = {k: status[k] for k in ("severity", "score", "priority", "rootCause")}
+    patch = status_patch(result, status, view)
+    assert patch["analysis"]["appliedSeverity"] is True
+    # The incident writer composes the visible fields from the rules and the record.
+    merged = {**status, "rules": rules, **patch}
+    shown = analysis.compose(merged)
+    assert shown["severity"] == "medium"
+    assert (shown["score"], shown["priority"]) == (62, "P2")  # 77 - 15: one rank lower
+    assert shown["rootCause"] == {
         "asset": "db01",
         "signal": "disk-space-low",
         "summary": "Log rotation stopped; /var filled.",
         "decidedBy": "ai",
         "confidence": 0.7,
     }
-    assert patch["analysis"]["appliedSeverity"] is True
-    assert patch["analysis"]["rules"]["severity"] == "high"
-    assert patch["analysis"]["rules"]["rootCause"]["decidedBy"] == "rules"
-    merged = {**incident_status(), **patch}
-    IncidentStatus.model_validate(merged)
-    # The AI's decision is not the rules': no new view, and a restart sees the rules again.
-    assert analysis.view_of(merged) is None
-    restored = analysis.rules_body({"status": merged})["status"]
-    assert (restored["severity"], restored["score"], restored["priority"]) == ("high", 77, "P1")
-    assert restored["rootCause"]["decidedBy"] == "rules"
+    IncidentStatus.model_validate({**merged, **shown})
+    # The AI's decision is never the rules': the view (and so correlation after a restart)
+    # goes on from the rules' conclusions, whatever the visible fields show.
+    again = analysis.view_of({**merged, **shown})
+    assert again is not None and again.severity == "high" and again.decided_by == "rules"
+    # A change of what the AI was asked about shows the rules again until the next answer.
+    joined = {**merged, "alerts": {**merged["alerts"], "count": 9}}
+    assert analysis.compose(joined)["severity"] == "high"
 
 
 def test_a_cause_outside_the_incident_does_not_decide(
@@ -203,7 +215,7 @@ def test_a_cause_outside_the_incident_does_not_decide(
         result = ai.analyse(view)
     finally:
         ai.close()
-    patch = analysis.status_patch(result, incident_status(), min_confidence=0.7, view=view)
+    patch = status_patch(result, incident_status(), view)
     assert set(patch) == {"analysis"} and patch["analysis"]["appliedSeverity"] is False
     assert "not an asset of the incident" in patch["analysis"]["note"]
 
@@ -222,7 +234,7 @@ def test_a_timeout_is_a_recorded_failure_and_returns_quickly(
     assert result.suggestion is None
     assert result.error is not None and "no answer within 0.5s" in result.error
     assert stub.count() == 1
-    patch = analysis.status_patch(result, incident_status(), min_confidence=0.7, view=view)
+    patch = status_patch(result, incident_status(), view)
     assert set(patch) == {"analysis"}
     assert patch["analysis"]["error"] == result.error
     assert patch["analysis"]["summary"] is None
@@ -353,7 +365,7 @@ def test_an_exhausted_budget_skips_without_a_request(
         ai.close()
     assert result.skipped_reason == "budget" and result.suggestion is None
     assert stub.count() == 0
-    patch = analysis.status_patch(result, incident_status(), min_confidence=0.7, view=view)
+    patch = status_patch(result, incident_status(), view)
     assert patch["analysis"]["skippedReason"] == "budget"
 
 
@@ -443,9 +455,13 @@ def test_a_malformed_setting_is_refused_by_name(name: str, value: str) -> None:
 
 def test_what_is_not_worth_analysing_has_no_view() -> None:
     assert analysis.view_of(incident_status(aggregationKey=None)) is None
-    assert analysis.view_of(incident_status(phase="Resolved")) is None
-    decided = incident_status(rootCause={"asset": "db01", "signal": "x", "decidedBy": "ai"})
-    assert analysis.view_of(decided) is None
+    assert analysis.wanted(incident_status(phase="Resolved")) is None
+    assert analysis.view_of(incident_status(phase="Resolved")) is not None  # still composed
+    shown = {"asset": "db01", "signal": "x", "decidedBy": "ai"}
+    rules = {"severity": "high", "rootCause": {"asset": "db01", "signal": "disk-space-low"}}
+    decided = incident_status(rootCause=shown, rules=rules)
+    found = analysis.view_of(decided)
+    assert found is not None and found.cause_signal == "disk-space-low"
 
 
 def test_a_recorded_analysis_can_be_applied_again() -> None:

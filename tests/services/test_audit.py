@@ -1,4 +1,5 @@
-"""Incident audit: the timeline entries people's actions imply, each recorded once."""
+"""Incident audit: the timeline entries people's actions imply, and the timeline they are
+appended to by the incident writer, each recorded once."""
 
 from __future__ import annotations
 
@@ -8,13 +9,9 @@ from typing import Any
 import pytest
 
 from whisperer.operator.models.v1alpha1 import Incident, IncidentSpec
-from whisperer.operator.services.audit import (
-    TIMELINE_LIMIT,
-    Entry,
-    human_entries,
-    merge,
-    phase,
-)
+from whisperer.operator.services.audit import Entry, human_entries
+from whisperer.operator.services.incident_writer import TIMELINE_LIMIT
+from whisperer.operator.services.incident_writer import append_entries as merge
 
 ACK = {"by": "alice", "at": "2026-01-01T12:10:00Z"}
 NOTE_EARLY = {"author": "bob", "at": "2026-01-01T12:05:00Z", "text": "looking"}
@@ -118,25 +115,6 @@ def test_human_entries_convert_offsets_to_utc() -> None:
     ]
 
 
-# --- phase -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [
-        ({}, "Open"),
-        ({"notes": [NOTE_EARLY]}, "Open"),
-        ({"acknowledgement": ACK}, "Acknowledged"),
-        ({"acknowledgement": ACK, "notes": [NOTE_LATE]}, "Acknowledged"),
-        ({"resolution": RESOLUTION}, "Resolved"),
-        ({"acknowledgement": ACK, "resolution": RESOLUTION}, "Resolved"),
-    ],
-    ids=["new", "note-only", "acked", "acked-with-note", "resolved-unacked", "resolved"],
-)
-def test_phase(fields: dict[str, Any], expected: str) -> None:
-    assert phase(spec(**fields)) == expected
-
-
 # --- merge -------------------------------------------------------------------------------
 
 
@@ -203,6 +181,18 @@ def test_merge_bounds_the_timeline_keeping_the_newest() -> None:
     assert new == [newest]
     assert len(timeline) == TIMELINE_LIMIT
     assert timeline == [*full[1:], newest]
+
+
+def test_the_bound_keeps_the_opened_entry() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    opened = entry(t, "Opened", "policy:correlation")
+    joins = [entry(t + timedelta(minutes=1 + i)) for i in range(TIMELINE_LIMIT + 20)]
+
+    timeline, _ = merge([opened], joins)
+
+    assert len(timeline) == TIMELINE_LIMIT
+    assert timeline[0] == opened
+    assert timeline[1:] == joins[-(TIMELINE_LIMIT - 1) :]
 
 
 def test_an_entry_pushed_out_by_the_bound_is_not_reported_again() -> None:

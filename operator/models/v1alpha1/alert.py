@@ -114,6 +114,11 @@ class AlertStatus(StatusBase):
         description="Event times of its latest changes of state (firing to resolved or "
         "back) within the company's flapWindow.",
     )
+    placed_at: datetime | None = Field(
+        default=None,
+        description="The event time it was last placed at (it counts in its company's storm "
+        "window from then).",
+    )
     resolution_counted: bool | None = Field(
         default=None,
         description="Whether its resolution was counted on its incident (set once, so a "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -129,8 +129,9 @@ class AnalysisCause(Schema):
 
 
 class RulesDecision(Schema):
-    """What the rules had concluded before the AI decided, kept so that correlation goes on
-    from the rules' conclusions (after a restart too), never from the AI's."""
+    """What correlation's rules concluded: correlation goes on from these (after a restart
+    too), never from the AI's conclusions; the visible fields show the AI's instead when it
+    decided."""
 
     severity: Severity | None = Field(default=None, description="The rules' severity.")
     score: int | None = Field(default=None, ge=0, le=100, description="The rules' score.")
@@ -170,10 +171,29 @@ class Analysis(Schema):
         default=None, description="Why no request was made (the rules alone decide)."
     )
     cached: bool = Field(default=False, description="Answered from the cache, at no cost.")
-    rules: RulesDecision | None = Field(
-        default=None, description="What the AI's decision replaced (only when it decided)."
-    )
     cost_usd: float = Field(default=0, ge=0, description="What the request cost, in US dollars.")
+
+
+class CorrelationState(Schema):
+    """What correlation keeps on the incident to rebuild its memory exactly after a restart."""
+
+    category: str = Field(
+        default="", max_length=64, description="The signal category of its cause."
+    )
+    episodes: list[datetime] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The occurrences of its problem it stands for (event time): when it "
+        "opened, and each recurrence of a periodic problem.",
+    )
+    joining: list[Annotated[str, Field(max_length=253)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Alerts whose join is recorded here but not yet on the alert itself.",
+    )
+    resolved_at: datetime | None = Field(
+        default=None, description="When it resolved, in event time (reopening runs on it)."
+    )
 
 
 class SLAClocks(Schema):
@@ -208,7 +228,10 @@ class IncidentStatus(StatusBase):
         default="Open", description="Where in its life the incident is."
     )
     company: str | None = Field(default=None, max_length=63, description="The company.")
-    severity: Severity | None = Field(default=None, description="The highest alert severity.")
+    severity: Severity | None = Field(
+        default=None,
+        description="The rules' severity (the highest alert's), or the AI's when it decided.",
+    )
     priority: Priority | None = Field(default=None, description="The computed priority.")
     score: int | None = Field(default=None, ge=0, le=100, description="The priority score.")
     pattern: (
@@ -218,6 +241,12 @@ class IncidentStatus(StatusBase):
         default=None, max_length=512, description="Asset and canonical signal it groups on."
     )
     root_cause: RootCause | None = Field(default=None, description="The probable cause.")
+    rules: RulesDecision | None = Field(
+        default=None, description="What correlation's rules concluded (before any AI verdict)."
+    )
+    correlation: CorrelationState | None = Field(
+        default=None, description="Correlation's own bookkeeping."
+    )
     alerts: AlertSummary = Field(default_factory=AlertSummary, description="Its alerts.")
     assignee: str | None = Field(default=None, max_length=63, description="The Technician.")
     assigned_at: datetime | None = Field(default=None, description="When it was assigned.")

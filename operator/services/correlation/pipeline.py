@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from whisperer.operator.models.v1alpha1 import Alert, Silence
-from whisperer.operator.services.correlation import (
+from whisperer.operator.services.correlation.correlator import (
     AlertFacts,
     Correlator,
     Decision,
@@ -33,6 +33,8 @@ class Placement:
     inhibitor: FiringAlert | None = None
     decision: Decision | None = None
     incident: OpenIncident | None = None
+    """The incident it joined (None when muted by an alert without one, or when the decision
+    must first load an incident: `decision.load`)."""
 
 
 def alert_facts(alert: Alert, company: str, at: datetime | None = None) -> AlertFacts:
@@ -94,5 +96,8 @@ def place(
         reopen_window=facts.reopen_window,
         storm_threshold=facts.storm_threshold,
     )
-    incident = next(i for i in correlator.open_incidents(company) if i.name == decision.incident)
-    return Placement(fact, fields, decision=decision, incident=incident)
+    if decision.load:  # nothing decided yet: the caller loads the incident and asks again
+        return Placement(fact, fields, decision=decision)
+    return Placement(
+        fact, fields, decision=decision, incident=correlator.find(company, decision.incident)
+    )

@@ -1,0 +1,678 @@
+"""Correlation as the operator runs it: every alert event becomes a decision made in memory
+under the correlator's own lock, and a `Plan` of the writes that follow from it, carried out
+after the lock is released (`executor`), in the order decided.
+
+The lock is private to this service: nothing else imports it (an import contract says so).
+Everything that reads or changes correlation's memory goes through a method here; each
+holds the lock only while it reads or changes memory, never across I/O.
+
+Alert status is the operator's record of what it did with an alert (`incidentRef`,
+`silencedBy`, `inhibitedBy`, `resolutionCounted`, the flapping record, `placedAt`, and
+`observedGeneration`: the spec generation handled), so an alert whose status is current is
+not looked at again, and a rebuild after a restart (`restore_*`) restores exactly the memory
+the running operator had.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from whisperer.operator.clock import Clock
+from whisperer.operator.models.v1alpha1 import Alert
+from whisperer.operator.services import assessment, lifecycle
+from whisperer.operator.services.configstore import ConfigStore
+from whisperer.operator.services.correlation import pipeline
+from whisperer.operator.services.correlation.correlator import (
+    Correlator,
+    OpenIncident,
+    auto_resolve_due,
+    state_changes,
+)
+from whisperer.operator.services.correlation.incidents import (
+    incident_status,
+    iso,
+    new_incident_body,
+    parse_time,
+    remembered,
+)
+from whisperer.operator.services.correlation.lock import decision_lock
+from whisperer.operator.services.facts import CompanyFacts
+from whisperer.operator.services.incident_writer import Change, EventSpec, Owner, timeline_entry
+from whisperer.operator.services.inhibition import FiringAlert
+from whisperer.operator.services.matchers import alert_fields
+from whisperer.operator.services.tenancy import company_of_namespace, namespace_name
+
+FLAP_KEPT = 100  # changes of state kept on an alert (flapThreshold is at most 100)
+LATE_GRACE = timedelta(minutes=10)
+"""How long after its reopen window a resolved incident stays in memory (late deliveries)."""
+UNKNOWN_COMPANY_RETRY = 10.0
+
+
+@dataclass
+class Step:
+    """One change to one incident."""
+
+    namespace: str
+    name: str
+    change: Change
+
+
+@dataclass
+class Plan:
+    """The writes one decision calls for, in order: the incidents' changes, then (once those
+    are stored) the alert's status; then the joins the alert now records are confirmed."""
+
+    namespace: str
+    alert: str
+    steps: list[Step] = field(default_factory=list)
+    alert_status: dict[str, Any] | None = None
+    confirm: list[tuple[str, str]] = field(default_factory=list)  # (company, incident)
+    load: str | None = None
+    """Load this incident into memory first, then handle the alert again."""
+    retry_after: float | None = None
+    """Handle the alert again after this many seconds (its company is not known yet)."""
+    resolved_incidents: list[tuple[str, str]] = field(default_factory=list)
+    """(company, incident) resolved by this plan: reopened in memory if it fails."""
+    sequence: int = 0
+    """Orders the plans of one alert (its status overlay is dropped once the latest lands)."""
+
+
+def _times(values: Any) -> list[datetime]:
+    return [t for t in (parse_time(v) for v in values or []) if t is not None]
+
+
+class CorrelationService:
+    """Correlation's memory and decisions, for one operator."""
+
+    def __init__(self, *, config: ConfigStore, clock: Clock) -> None:
+        self._lock = decision_lock()
+        self._correlator = Correlator()
+        self._config = config
+        self._clock = clock
+        self._firing: dict[str, dict[str, FiringAlert]] = {}
+        self._planned: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._sequence = 0
+        self._joining: dict[tuple[str, str], str] = {}  # during a rebuild: alert -> incident
+        self._quiet: list[tuple[datetime, str, str]] = []  # (due, company, incident)
+        self._earlier = False
+        self.on_change: Callable[[], None] = lambda: None
+        """Called after memory changed in a way that may move the next auto-resolution."""
+        self.last_evaluated: datetime | None = None
+        """When auto-resolution last looked at the open incidents (for tests and probes)."""
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def workload(self) -> Counter[str]:
+        """Open incidents per assigned technician."""
+        with self._lock:
+            return self._correlator.workload()
+
+    def held(self) -> tuple[int, int, int, int]:
+        """Open incidents, resolved ones, merges and alerts held in memory."""
+        with self._lock:
+            return self._correlator.held()
+
+    def incident(self, company: str, name: str) -> OpenIncident | None:
+        """What memory holds of an incident (for tests; do not change it)."""
+        with self._lock:
+            return self._correlator.find(company, name)
+
+    # -- alerts ----------------------------------------------------------------------------
+
+    def handle_alert(self, body: Mapping[str, Any]) -> Plan | None:
+        """What to do about an alert event (None: nothing)."""
+        meta = body.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        company = company_of_namespace(namespace)
+        if company is None:
+            return None
+        status = dict(body.get("status") or {})
+        generation = meta.get("generation")
+        key = (namespace, str(meta.get("name")))
+        with self._lock:
+            _, planned = self._planned.get(key, (0, {}))
+        status.update(planned)
+        if generation is not None and status.get("observedGeneration") == generation:
+            return None  # handled already (our own status write, or before a restart)
+        try:
+            alert = Alert.from_body(dict(body))
+        except ValidationError:
+            return None  # the API server's schema makes this impossible
+        facts = self._config.facts(company)
+        if facts is None:
+            return Plan(namespace, alert.metadata.name, retry_after=UNKNOWN_COMPANY_RETRY)
+        now = self._clock.now()
+        with self._lock:
+            plan = self._decide(alert, status, company, facts, now, generation)
+            self._index_firing(alert, company)
+            if plan is not None and plan.alert_status is not None:
+                self._sequence += 1
+                plan.sequence = self._sequence
+                self._planned[key] = (self._sequence, {**planned, **plan.alert_status})
+            wake, self._earlier = self._earlier, False
+        if wake:
+            self.on_change()
+        return plan
+
+    def written(self, namespace: str, alert: str, plan: Plan) -> None:
+        """The plan's alert status is stored: confirm the joins it records."""
+        with self._lock:
+            for company, incident in plan.confirm:
+                self._correlator.confirmed(company, incident, alert)
+            planned = self._planned.get((namespace, alert))
+            if planned is not None and planned[0] == plan.sequence:
+                del self._planned[(namespace, alert)]
+
+    def alert_deleted(self, namespace: str, name: str) -> None:
+        """An alert went away (pruned): it is no longer an inhibition candidate."""
+        with self._lock:
+            self._firing.get(namespace, {}).pop(name, None)
+            self._planned.pop((namespace, name), None)
+
+    def _index_firing(self, alert: Alert, company: str) -> None:
+        namespace = alert.metadata.namespace or ""
+        name = alert.metadata.name
+        _, planned = self._planned.get((namespace, name), (0, {}))
+        inhibited = planned.get("inhibitedBy") or (alert.status and alert.status.inhibited_by)
+        if alert.spec.state != "firing" or inhibited:
+            self._firing.get(namespace, {}).pop(name, None)
+            return
+        fields = alert_fields(
+            alert.spec.labels,
+            asset=alert.spec.asset.name,
+            signal=alert.spec.signal,
+            severity=alert.spec.severity,
+            source=alert.spec.source,
+        )
+        found = self._correlator.where(company, name)
+        self._firing.setdefault(namespace, {})[name] = FiringAlert(
+            name, fields, found.name if found is not None else None
+        )
+
+    def _decide(
+        self,
+        alert: Alert,
+        status: dict[str, Any],
+        company: str,
+        facts: CompanyFacts,
+        now: datetime,
+        generation: int | None,
+    ) -> Plan | None:
+        namespace = alert.metadata.namespace or ""
+        name = alert.metadata.name
+        spec = alert.spec
+        plan = Plan(namespace, name)
+        done = {"observedGeneration": generation} if generation is not None else {}
+        found = self._correlator.where(company, name)
+        ref = (status.get("incidentRef") or {}).get("name")
+        if found is not None and found.resolved_at is None:
+            # A join recorded on the incident but not yet on the alert (a restart came in
+            # between) is finished with whatever else is written.
+            finish: dict[str, Any] = {}
+            if self._correlator.find(company, ref) is not found:
+                finish = {"incidentRef": {"name": found.name}}
+                plan.confirm.append((company, found.name))
+            muted = bool(status.get("inhibitedBy"))
+            if spec.state == "resolved" and name in found.firing and not muted:
+                event_at = spec.resolved_at or spec.last_seen
+                self._correlator.alert_resolved(company, found.name, name, now, event_at=event_at)
+                self._quieted(found, facts)
+                plan.alert_status = {
+                    **done,
+                    **finish,
+                    **self._flap(found, facts, status, event_at),
+                    "resolutionCounted": True,
+                }
+                self._incident_step(plan, found, facts, latest=name)
+                return plan
+            if spec.state == "resolved" or name in found.firing or muted:
+                if not finish:
+                    return None  # nothing new (already counted, still firing, or muted)
+                plan.alert_status = {**done, **finish}
+                return plan
+            self._correlator.alert_refired(company, found.name, name)
+            plan.alert_status = {
+                **done,
+                **finish,
+                **self._flap(found, facts, status, spec.last_seen),
+                "resolutionCounted": False,
+            }
+            self._incident_step(plan, found, facts, latest=name)
+            return plan
+        if spec.state != "firing":
+            return None
+        at: datetime | None = None
+        if status.get("silencedBy"):
+            at = spec.last_seen  # judged again whenever it is reported firing
+        elif found is not None or ref:
+            if found is not None and name in found.firing:
+                return None  # its incident was closed while it fired: news is for a new report
+            if found is None and not status.get("resolutionCounted"):
+                return None
+            at = spec.last_seen  # fired again after its incident resolved
+        return self._place(plan, alert, status, company, facts, at, done)
+
+    def _place(
+        self,
+        plan: Plan,
+        alert: Alert,
+        status: dict[str, Any],
+        company: str,
+        facts: CompanyFacts,
+        at: datetime | None,
+        done: dict[str, Any],
+    ) -> Plan:
+        namespace = alert.metadata.namespace or ""
+        placed = pipeline.place(
+            self._correlator,
+            alert,
+            company,
+            facts,
+            silences=self._config.silences_for(namespace),
+            firing=list(self._firing.get(namespace, {}).values()),
+            at=at,
+        )
+        if placed.silence is not None:
+            silence = placed.silence
+            plan.alert_status = {
+                **done,
+                "silencedBy": f"{silence.metadata.namespace}/{silence.metadata.name}",
+            }
+            return plan
+        cleared = {"silencedBy": None} if status.get("silencedBy") else {}
+        if placed.inhibitor is not None:
+            plan.alert_status = {**done, **cleared, "inhibitedBy": placed.inhibitor.name}
+            if placed.incident is not None:  # muted alerts stay visible on the explaining incident
+                plan.alert_status["incidentRef"] = {"name": placed.incident.name}
+                self._incident_step(plan, placed.incident, facts, latest=alert.metadata.name)
+                plan.confirm.append((company, placed.incident.name))
+            return plan
+        decision = placed.decision
+        assert decision is not None
+        if decision.load:
+            plan.load = decision.incident
+            return plan
+        incident = placed.incident
+        assert incident is not None
+        flapped: dict[str, Any] = {}
+        if at is not None:  # a recurrence is a change of state too
+            flapped = {**self._flap(incident, facts, status, at), "resolutionCounted": False}
+        now = self._clock.now()
+        if decision.new:
+            body = new_incident_body(incident, namespace)
+            opened = timeline_entry(now, "Opened", "policy:correlation", decision.reason)
+            change = lifecycle.opened_change()
+            plan.steps.append(
+                Step(
+                    namespace,
+                    incident.name,
+                    Change(change.owner, change.fields, timeline=[opened], create=body),
+                )
+            )
+        for absorbed in decision.absorbed:
+            self._merge(plan, absorbed, incident.name, company, decision.reason, now)
+        if decision.reopened:
+            entry = timeline_entry(
+                now,
+                "Reopened",
+                f"policy:Company/{company}/spec.incidents.reopenWindow",
+                decision.reason,
+            )
+            reopened = lifecycle.reopened_change()
+            plan.steps.append(
+                Step(
+                    namespace,
+                    incident.name,
+                    Change(
+                        reopened.owner,
+                        reopened.fields,
+                        timeline=[entry],
+                        events=[
+                            EventSpec("Reopened", decision.reason, f"Reopened/{incident.reopened}")
+                        ],
+                    ),
+                )
+            )
+        self._follow_up(plan, incident, facts, opened=decision.new, reopened=decision.reopened)
+        self._incident_step(plan, incident, facts, latest=alert.metadata.name)
+        placed_at = at or alert.spec.first_seen
+        plan.alert_status = {
+            **done,
+            **cleared,
+            **flapped,
+            "incidentRef": {"name": incident.name},
+            "placedAt": iso(placed_at),
+        }
+        plan.confirm.append((company, incident.name))
+        return plan
+
+    def _merge(
+        self, plan: Plan, name: str, into: str, company: str, reason: str, now: datetime
+    ) -> None:
+        """Close an incident whose cause turned up later (or that a storm or a periodic
+        series took in): it points to the one that took it in."""
+        entry = timeline_entry(
+            now, "MergedInto", f"policy:Company/{company}/spec.assets", f"{into}: {reason}"
+        )
+        plan.steps.append(
+            Step(plan.namespace, name, Change(Owner.CORRELATION, {"mergedInto": into}))
+        )
+        plan.steps.append(
+            Step(
+                plan.namespace,
+                name,
+                lifecycle.resolved_change(
+                    now,
+                    entry=entry,
+                    event=EventSpec("MergedInto", f"{into}: {reason}", f"MergedInto/{into}"),
+                ),
+            )
+        )
+
+    def _incident_step(
+        self, plan: Plan, incident: OpenIncident, facts: CompanyFacts, *, latest: str | None
+    ) -> None:
+        fields = incident_status(incident, critical_assets=facts.critical, latest=latest)
+        plan.steps.append(Step(plan.namespace, incident.name, Change(Owner.CORRELATION, fields)))
+
+    def _follow_up(
+        self,
+        plan: Plan,
+        incident: OpenIncident,
+        facts: CompanyFacts,
+        *,
+        opened: bool,
+        reopened: bool,
+    ) -> None:
+        """Routing, deadlines and the fitting runbook (assessment.follow_up), as changes."""
+        now = self._clock.now()
+        done = assessment.follow_up(
+            incident,
+            facts,
+            self._config.rules_for(incident.company),
+            opened=opened,
+            reopened=reopened,
+            workload=self._correlator.workload(),
+            at=now,
+        )
+        name = incident.name
+        if done.assigned is not None:
+            self._correlator.assign(incident, done.assigned)
+        if done.route is not None:
+            actor = f"policy:RoutingRule/{','.join(done.route.rules) or 'none'}"
+            if done.assigned is not None:
+                entry = timeline_entry(
+                    now, "Assigned", actor, f"{done.assigned}: {done.route.reason}"
+                )
+                plan.steps.append(
+                    Step(
+                        plan.namespace,
+                        name,
+                        Change(
+                            Owner.ASSIGNMENT,
+                            {"assignee": done.assigned, "assignedAt": iso(now)},
+                            timeline=[entry],
+                        ),
+                    )
+                )
+            elif opened and done.route.technician is None:
+                entry = timeline_entry(now, "Unassigned", actor, done.route.reason)
+                plan.steps.append(
+                    Step(plan.namespace, name, Change(Owner.ASSIGNMENT, timeline=[entry]))
+                )
+        if done.runbook is not None:
+            how = "would start by itself" if done.runbook.auto_run else "needs approval"
+            entry = timeline_entry(
+                now,
+                "RunbookSuggested",
+                f"policy:Company/{incident.company}/spec.remediation",
+                f"{done.runbook.runbook} ({done.runbook.risk} risk) fits; it {how}",
+            )
+            plan.steps.append(
+                Step(plan.namespace, name, Change(Owner.REMEDIATION, timeline=[entry]))
+            )
+        if done.deadlines_changed:
+            sla = assessment.sla_status(done.deadlines)
+            plan.steps.append(Step(plan.namespace, name, Change(Owner.SLA, {"sla": sla})))
+
+    def _flap(
+        self,
+        incident: OpenIncident | None,
+        facts: CompanyFacts,
+        status: Mapping[str, Any],
+        at: datetime,
+    ) -> dict[str, Any]:
+        """Count the alert's change of state on the alert itself; once it changed the
+        company's flapThreshold times within flapWindow (event time) it is flapping, and so
+        is its incident."""
+        previous = _times(status.get("stateChanges"))
+        changes = state_changes(previous, at, facts.flap_window)[-FLAP_KEPT:]
+        flapping = len(changes) >= facts.flap_threshold
+        if flapping and incident is not None:
+            self._correlator.mark_flapping(incident)
+        return {"stateChanges": [iso(t) for t in changes], "flapping": flapping}
+
+    # -- incidents ---------------------------------------------------------------------------
+
+    def auto_resolve(self) -> tuple[list[Plan], datetime | None]:
+        """Resolve the incidents whose quiet has lasted their hold-down, where their company
+        allows it; and when to look again (None: nothing is waiting). Also lets go of what
+        memory no longer needs."""
+        now = self._clock.now()
+        plans: list[Plan] = []
+        due_next: datetime | None = None
+        with self._lock:
+            self.last_evaluated = now
+            self._correlator.prune(now)
+            while self._quiet and self._quiet[0][0] <= now:
+                _, company, name = heapq.heappop(self._quiet)
+                incident = self._correlator.find(company, name)
+                facts = self._config.facts(company)
+                if incident is None or incident.resolved_at is not None or facts is None:
+                    continue
+                due = auto_resolve_due(incident, facts)
+                if due is None:
+                    continue  # loud again, or the company stopped allowing it
+                if due > now:  # the hold-down grew (it started flapping): later
+                    heapq.heappush(self._quiet, (due, company, name))
+                    continue
+                quiet = incident.quiet_since or due
+                plans.append(self._resolve(incident, facts, now, hold_down=due - quiet))
+            due_next = self._quiet[0][0] if self._quiet else None
+        return plans, due_next
+
+    def _quieted(self, incident: OpenIncident, facts: CompanyFacts) -> None:
+        """The incident may have become quiet: queue its auto-resolution (under the lock)."""
+        due = auto_resolve_due(incident, facts)
+        if due is not None:
+            if not self._quiet or due < self._quiet[0][0]:
+                self._earlier = True  # the auto-resolution loop sleeps too long now
+            heapq.heappush(self._quiet, (due, incident.company, incident.name))
+
+    def _resolve(
+        self, incident: OpenIncident, facts: CompanyFacts, now: datetime, *, hold_down: timedelta
+    ) -> Plan:
+        company = incident.company
+        namespace = namespace_name(company)
+        self._correlator.incident_resolved(
+            company, incident.name, now, keep=facts.reopen_window + LATE_GRACE
+        )
+        plan = Plan(namespace, "")
+        entry = timeline_entry(
+            now,
+            "AutoResolved",
+            f"policy:Company/{company}/spec.incidents.autoResolve",
+            f"every alert resolved and stayed so for {hold_down}",
+        )
+        self._incident_step(plan, incident, facts, latest=None)
+        plan.steps.append(
+            Step(
+                namespace,
+                incident.name,
+                lifecycle.resolved_change(
+                    now,
+                    entry=entry,
+                    event=EventSpec(
+                        "AutoResolved", entry["message"], f"AutoResolved/{entry['at']}"
+                    ),
+                ),
+            )
+        )
+        plan.resolved_incidents.append((company, incident.name))
+        return plan
+
+    def unresolve(self, company: str, name: str) -> None:
+        """A resolution could not be stored: the incident is open again in memory (and tried
+        again at the next look)."""
+        facts = self._config.facts(company)
+        with self._lock:
+            found = self._correlator.find(company, name)
+            if found is not None and found.resolved_at is not None:
+                self._correlator.reopen(found)
+                if facts is not None:
+                    self._quieted(found, facts)
+        self.on_change()
+
+    def human_resolved(self, company: str, name: str) -> None:
+        """A technician resolved the incident: it may still reopen within its window."""
+        facts = self._config.facts(company)
+        keep = (facts.reopen_window if facts else timedelta(hours=1)) + LATE_GRACE
+        with self._lock:
+            self._correlator.incident_resolved(company, name, self._clock.now(), keep=keep)
+
+    def reassigned(self, company: str, name: str, technician: str) -> None:
+        """A technician took the incident over by hand: routing counts it in their load."""
+        with self._lock:
+            found = self._correlator.find(company, name)
+            if found is not None:
+                self._correlator.assign(found, technician)
+
+    def forget(self, company: str, name: str) -> None:
+        """An incident went away."""
+        with self._lock:
+            self._correlator.forget(company, name)
+
+    # -- rebuilding memory after a restart -------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything (before a rebuild)."""
+        with self._lock:
+            self._correlator = Correlator()
+            self._firing.clear()
+            self._planned.clear()
+            self._joining.clear()
+            self._quiet.clear()
+
+    def restore_incident(self, body: Mapping[str, Any]) -> None:
+        """An incident, listed at startup: open ones, and resolved ones still within their
+        reopen window, go back into memory; older ones leave only their periodic history."""
+        status = body.get("status") or {}
+        company = str(
+            status.get("company")
+            or company_of_namespace((body.get("metadata") or {}).get("namespace"))
+            or ""
+        )
+        name = str((body.get("metadata") or {}).get("name") or "")
+        facts = self._config.facts(company)
+        reopen = facts.reopen_window if facts else timedelta(hours=1)
+        resolved_wall = parse_time(status.get("resolvedAt"))
+        keep = (resolved_wall or self._clock.now()) + reopen + LATE_GRACE
+        incident = remembered(body, category_of=self._config.category_of, keep_until=keep)
+        with self._lock:
+            if status.get("mergedInto"):
+                self._correlator.merged(company, name, str(status["mergedInto"]))
+                return
+            if incident is None:
+                return
+            if incident.resolved_at is not None and keep <= self._clock.now():
+                for at in incident.episodes:  # the history stays, the incident does not
+                    self._correlator.restore_episode(company, incident.key, at, name)
+                return
+            incident.alerts = set()  # members come from the alerts (restore_alert)
+            incident.firing = set()
+            self._correlator.restore(incident)
+            for alert in incident.joining:
+                self._joining[(company, alert)] = name
+
+    def restore_alert(self, body: Mapping[str, Any]) -> bool:
+        """An alert, listed at startup: its membership, firing state and placement time go
+        back into memory. True when it still needs handling (not handled in its current
+        generation, or joined but not yet marked)."""
+        meta = body.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        company = company_of_namespace(namespace)
+        if company is None:
+            return False
+        name = str(meta.get("name") or "")
+        status = body.get("status") or {}
+        ref = (status.get("incidentRef") or {}).get("name")
+        with self._lock:
+            incident = self._correlator.find(company, ref) if ref else None
+            joining = None
+            if incident is None and not ref:
+                joining = self._correlator.find(company, self._joining.get((company, name)))
+            member = incident or joining
+            if member is not None:
+                member.alerts.add(name)
+                if incident is not None:
+                    member.joining.discard(name)
+                # As last handled: a join records a firing alert; after that the alert's own
+                # status says whether its resolution was counted (its spec may be newer:
+                # then it is handled again, from this state).
+                firing = joining is not None or not status.get("resolutionCounted")
+                if firing and not status.get("inhibitedBy"):
+                    member.firing.add(name)
+                    member.quiet_since = None
+                self._correlator.remember(member)
+            placed = parse_time(status.get("placedAt"))
+            if placed is not None:
+                self._correlator.restore_placement(company, name, placed)
+            try:
+                alert = Alert.from_body(dict(body))
+            except ValidationError:
+                return False
+            self._index_firing(alert, company)
+        handled = status.get("observedGeneration") == meta.get("generation")
+        return joining is not None or not handled
+
+    def finish_restore(self) -> None:
+        """After every incident and alert was restored: quiet incidents are quiet from now
+        (their hold-down starts again), unless their stored quiet time says otherwise."""
+        now = self._clock.now()
+        with self._lock:
+            self._joining.clear()
+            for company in self._correlator.companies():
+                facts = self._config.facts(company)
+                for incident in self._correlator.open_incidents(company):
+                    if not incident.firing and incident.quiet_since is None:
+                        incident.quiet_since = now
+                    if facts is not None:
+                        self._quieted(incident, facts)
+        self.on_change()
+
+    def missing(self, company: str, name: str) -> None:
+        """An incident a periodic history names is gone (deleted): the history forgets it."""
+        with self._lock:
+            self._correlator.forget_episodes(company, name)
+
+    def load(self, body: Mapping[str, Any]) -> None:
+        """An incident read on demand (a periodic series' incident that had left memory)."""
+        status = body.get("status") or {}
+        company = str(status.get("company") or "")
+        facts = self._config.facts(company)
+        keep = (
+            self._clock.now() + (facts.reopen_window if facts else timedelta(hours=1)) + LATE_GRACE
+        )
+        incident = remembered(body, category_of=self._config.category_of, keep_until=keep)
+        if incident is None:
+            return
+        with self._lock:
+            if self._correlator.find(company, incident.name) is None:
+                self._correlator.restore(incident)
