@@ -257,3 +257,67 @@ def declared_in_script(book: Runbook) -> dict[str, tuple[str, str | None]]:
 def environment_without(*names: str) -> dict[str, str]:
     """This process's environment less some variables (for subprocesses)."""
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A systemd unit as the systemctl stand-in plays it."""
+
+    load: str = "loaded"
+    state: str = "failed"
+    after: tuple[str, ...] = ("active",)
+    """What `is-active` answers after a restart or start, one call after the other."""
+    pid: int = 100
+    fails: bool = False
+    """Whether restart, start and reload fail."""
+    reload_restarts: bool = False
+    """Whether a reload changes the main PID (it restarted instead)."""
+    type: str = "simple"
+
+
+SYSTEMCTL = r"""
+unit=''
+for a in "$@"; do case $a in *.service) unit=${a%.service} ;; esac; done
+st=$STUB_STATE/unit-$unit
+bump() { echo $(( $(cat "$st.pid") + 1 )) > "$st.pid"; }
+case $1 in
+  show)
+    case $3 in
+      LoadState) cat "$st.load" 2>/dev/null || echo not-found ;;
+      MainPID) cat "$st.pid" 2>/dev/null || echo 0 ;;
+      Type) cat "$st.type" 2>/dev/null || echo simple ;;
+      *) echo no ;;
+    esac ;;
+  is-active)
+    if [[ -s $st.queue ]] && (( $(wc -l < "$st.queue") > 1 )); then
+      s=$(head -n 1 "$st.queue"); tail -n +2 "$st.queue" > "$st.q2"; mv "$st.q2" "$st.queue"
+    elif [[ -s $st.queue ]]; then s=$(cat "$st.queue")
+    else s=$(cat "$st.state" 2>/dev/null || echo inactive)
+    fi
+    [[ " $* " == *" --quiet "* ]] || echo "$s"
+    [[ $s == active ]] ;;
+  restart|start)
+    [[ -e $st.fails ]] && { echo "Job for $unit.service failed." >&2; exit 1; }
+    cp "$st.after" "$st.queue"; bump ;;
+  reload)
+    [[ -e $st.fails ]] && exit 1
+    [[ -e $st.reload_restarts ]] && bump
+    true ;;
+  status) echo "x $unit.service - stand-in"; echo "   Active: $(cat "$st.state" 2>/dev/null)" ;;
+esac
+"""
+
+
+def systemd(sb: Sandbox, **units: Unit) -> None:
+    """A systemctl stand-in that knows `units` (by name, `-` written `_`)."""
+    for key, unit in units.items():
+        st = sb.state / f"unit-{key.replace('_', '-')}"
+        Path(f"{st}.load").write_text(unit.load + "\n")
+        Path(f"{st}.state").write_text(unit.state + "\n")
+        Path(f"{st}.after").write_text("".join(f"{s}\n" for s in unit.after))
+        Path(f"{st}.pid").write_text(f"{unit.pid}\n")
+        Path(f"{st}.type").write_text(unit.type + "\n")
+        for flag in ("fails", "reload_restarts"):
+            if getattr(unit, flag):
+                Path(f"{st}.{flag}").touch()
+    sb.stub("systemctl", SYSTEMCTL)
