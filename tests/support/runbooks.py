@@ -194,10 +194,16 @@ class Sandbox:
         (self.tools / tool).unlink(missing_ok=True)
 
     def run(
-        self, name: str, *, timeout: float = 60, env: dict[str, str] | None = None, **params: str
+        self,
+        name: str,
+        *,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+        interpreter: str = BASH,
+        **params: str,
     ) -> Result:
         """Run a library runbook with its parameters as environment variables, as the
-        dispatcher passes them."""
+        dispatcher passes them (`interpreter`: another bash binary, e.g. a renamed copy)."""
         book = library()[name]
         assert book.spec.shell == "bash", f"{name} is not a bash runbook"
         script = self.base / f"{name}.sh"
@@ -215,7 +221,7 @@ class Sandbox:
             **params,
         }
         done = subprocess.run(
-            [BASH, str(script)],
+            [interpreter, str(script)],
             env=environ,
             capture_output=True,
             text=True,
