@@ -11,6 +11,7 @@ import pytest
 from support.runbooks import (
     BASH,
     LIBRARY,
+    bash_runbooks,
     declared_in_script,
     documents,
     library,
@@ -157,3 +158,11 @@ def test_bash_accepts_every_pattern_as_it_reads_it() -> None:
 def test_the_library_ships_the_signal_rules_its_runbooks_need() -> None:
     names = {r.spec.signal for r in signal_rules()}
     assert names == {"security-updates-pending", "permission-denied"}
+
+
+def test_every_bash_runbook_is_run_by_some_test() -> None:
+    """The sandbox tests run each bash runbook, for real or with stand-ins (static: the
+    printed list at the end of a run says which ran how)."""
+    sources = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    run = set(re.findall(r'\.run\(\s*"([a-z0-9-]+)"', sources))
+    assert set(bash_runbooks()) <= run, sorted(set(bash_runbooks()) - run)
