@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.cluster import REPO
 from support.runbooks import (
     BASH,
     LIBRARY,
@@ -19,6 +20,7 @@ from support.runbooks import (
 )
 
 from whisperer.operator.models.v1alpha1 import Runbook
+from whisperer.operator.services.gitsync import build, validate
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 BOOKS = sorted(library().values(), key=lambda b: b.metadata.name)
@@ -166,3 +168,11 @@ def test_every_bash_runbook_is_run_by_some_test() -> None:
     sources = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     run = set(re.findall(r'\.run\(\s*"([a-z0-9-]+)"', sources))
     assert set(bash_runbooks()) <= run, sorted(set(bash_runbooks()) - run)
+
+
+def test_the_runbook_library_gitsource_builds_and_validates_it() -> None:
+    """What the example GitSource (`path: ./runbooks`) syncs: every document, no error."""
+    docs = build(REPO, "runbooks")
+    validate(docs)
+    assert {d.kind.info.kind for d in docs} == {"Runbook", "SignalRule"}
+    assert len(docs) == len(documents())

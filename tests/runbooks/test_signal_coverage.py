@@ -5,9 +5,11 @@ platform the fix applies to; the signals without one say why. The choice is the 
 from __future__ import annotations
 
 import pytest
+import yaml
+from support.cluster import REPO
 from support.runbooks import library, signal_rules
 
-from whisperer.operator.services.facts import AssetFacts
+from whisperer.operator.services.facts import AssetFacts, facts_of
 from whisperer.operator.services.remediation import choose_runbook
 from whisperer.operator.services.signals import Taxonomy, default_rules
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
@@ -194,3 +196,22 @@ def test_the_least_risky_fix_wins_and_what_runs_by_itself_is_low_risk() -> None:
 )
 def test_the_library_signal_rules_name_their_alerts(alert: str, signal: str) -> None:
     assert Taxonomy.build(signal_rules()).classify(alert).name == signal
+
+
+@pytest.mark.parametrize(
+    ("company", "asset", "signal", "want"),
+    [
+        ("acme-dental", "pm-db01", "replication-lag", "postgresql-health-check"),
+        ("acme-dental", "pm-app01", "service-down", "reload-nginx"),
+        ("acme-dental", "clinic-fs01", "disk-space-low", "clean-temp-windows"),
+        ("globex-logistics", "tms-web01", "http-error-rate", "recycle-iis-app-pool"),
+        ("globex-logistics", "tms-sql01", "slow-queries", None),
+    ],
+)
+def test_the_example_companies_assets_get_their_runbooks(
+    company: str, asset: str, signal: str, want: str | None
+) -> None:
+    """The example config's asset tags (db, web) lead to the engine's own runbook."""
+    spec = yaml.safe_load((REPO / "manifests/config/companies" / f"{company}.yaml").read_text())
+    facts = facts_of(spec["spec"]).assets[asset]
+    assert choose(signal, facts.platform, dict(facts.tags)) == want
