@@ -77,9 +77,9 @@ def unique(prefix: str = "aw") -> str:
 
 
 def test_a_runaway_process_is_stopped_with_sigterm(sb: Sandbox, procs: Processes) -> None:
-    name = unique()
+    name = unique("aw.x")
     target = procs.start(name, "300")
-    bystander = procs.start(unique(), "300")
+    bystander = procs.start(name.replace(".", "-"), "300")  # a dot in the name means a dot
     got = sb.run("stop-runaway-process", PROCESS_NAME=name, GRACE_SECONDS="5")
     assert got.code == 0, got.out
     assert gone(target) and target.returncode == -signal.SIGTERM
