@@ -176,3 +176,11 @@ def test_the_runbook_library_gitsource_builds_and_validates_it() -> None:
     validate(docs)
     assert {d.kind.info.kind for d in docs} == {"Runbook", "SignalRule"}
     assert len(docs) == len(documents())
+
+
+def test_the_docs_table_lists_every_runbook_once() -> None:
+    text = (REPO / "docs" / "runbooks.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (linux|windows) \| (low|medium|high):", text, re.M)
+    assert sorted((n, p, r) for n, p, r in rows) == sorted(
+        (b.metadata.name, b.spec.platform, str(b.spec.risk)) for b in BOOKS
+    )
