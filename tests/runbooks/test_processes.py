@@ -32,7 +32,8 @@ class Processes:
 
     def start(self, name: str, *args: str, binary: str = "sleep") -> subprocess.Popen[bytes]:
         exe = self.named(name, shutil.which(binary) or binary)
-        proc = subprocess.Popen([str(exe), *args], start_new_session=True)
+        # stdin stays open and silent: a shell reading it blocks without forking.
+        proc = subprocess.Popen([str(exe), *args], start_new_session=True, stdin=subprocess.PIPE)
         self.started.append(proc)
         deadline = time.monotonic() + 5
         while comm(proc.pid) != name[:15]:
@@ -45,6 +46,8 @@ class Processes:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+            if proc.stdin:
+                proc.stdin.close()
 
 
 def comm(pid: int) -> str:
@@ -97,7 +100,7 @@ def test_a_process_that_ignores_sigterm_gets_sigkill_when_allowed(
     sb: Sandbox, procs: Processes
 ) -> None:
     name = unique()
-    stubborn = "trap '' TERM; while :; do sleep 0.05; done"
+    stubborn = "trap '' TERM; read -r _"  # ignores SIGTERM, and forks no child to confuse pgrep
     kept = procs.start(name, "-c", stubborn, binary=BASH)
     got = sb.run("stop-runaway-process", PROCESS_NAME=name, GRACE_SECONDS="1", FORCE_KILL="false")
     assert got.code == 1 and "FORCE_KILL=false" in got.result, got.out
