@@ -10,6 +10,7 @@ from support.cluster import REPO, Cluster, kubectl, load_documents
 
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.models.v1alpha1 import KINDS, KINDS_BY_NAME
+from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 CONFIG = load_documents(REPO / "manifests" / "config", REPO / "runbooks")
 EXAMPLES = load_documents(REPO / "manifests" / "examples")
@@ -35,6 +36,32 @@ def test_example_config_repo_applies_cleanly(cluster: Cluster, admin: KubeClient
         )
         # Everything the file says is stored as said (the server may add defaults).
         assert _subset(doc["spec"], stored["spec"]), f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def test_every_runbook_of_the_library_is_accepted_on_its_own(cluster: Cluster) -> None:
+    """Each runbook of the library (and each SignalRule it ships) passes the CRD schema and its
+    CEL rules, as the runbook-library GitSource applies them: a server-side dry run names
+    every object it accepted (a rejected one fails the run and names its file)."""
+    done = kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--dry-run=server",
+        "-R",
+        "-f",
+        str(REPO / "runbooks"),
+        kubeconfig=cluster.kubeconfig,
+    )
+    library = load_documents(REPO / "runbooks")
+    books = [d for d in library if d["kind"] == "Runbook"]
+    assert len(books) >= 24 and {d["metadata"]["namespace"] for d in books} == {PLATFORM_NAMESPACE}
+    accepted = set(done.stdout.splitlines())
+    for doc in library:
+        singular = KINDS_BY_NAME[doc["kind"]].info.singular
+        name = doc["metadata"]["name"]
+        assert (
+            f"{singular}.alertwhisperer.io/{name} serverside-applied (server dry run)" in accepted
+        )
 
 
 def _subset(want: Any, got: Any) -> bool:
