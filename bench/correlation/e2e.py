@@ -59,6 +59,7 @@ from e2e_cluster import (  # noqa: E402
     REPO,
     Watched,
     cluster_up,
+    control_plane_pids,
     cpu_seconds,
     kubectl,
     log_summary,
@@ -169,8 +170,14 @@ async def baseline(admin_cfg: str, bodies: list[dict[str, Any]], writers: int) -
         field_manager="bench",
     )
     moved = [{**b, "metadata": {**b["metadata"], "namespace": scratch}} for b in bodies]
+    plane = control_plane_pids()
+    plane_before = {name: cpu_seconds(p) for name, p in plane.items()}
     try:
         result, _ = await write(admin_cfg, moved, writers)
+        result["control_plane_cpu_ms_per_alert"] = {
+            name: (cpu_seconds(p) - plane_before[name]) / len(moved) * 1000
+            for name, p in plane.items()
+        }
     finally:
         async with session(load_connection(admin_cfg)) as http:
             path = f"apis/{GROUP}/{VERSION}/namespaces/{scratch}/alerts"
@@ -184,7 +191,13 @@ async def baseline(admin_cfg: str, bodies: list[dict[str, Any]], writers: int) -
 
 
 async def with_operator(
-    admin_cfg: str, bodies: list[dict[str, Any]], writers: int, *, patience: float, pid: int
+    admin_cfg: str,
+    bodies: list[dict[str, Any]],
+    writers: int,
+    *,
+    patience: float,
+    pid: int,
+    rate: float | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The creates with the operator running, until every alert is placed (or `patience` s);
     the measures, and the alerts in the order they were placed."""
@@ -215,14 +228,17 @@ async def with_operator(
             for plural, seen in (("alerts", alert_seen), ("incidents", incident_seen))
         ]
         before, cpu_before = await metrics(http), cpu_seconds(pid)
+        plane = control_plane_pids()
+        plane_before = {name: cpu_seconds(p) for name, p in plane.items()}
         started = time.perf_counter()
-        writes, created = await write(admin_cfg, bodies, writers)
+        writes, created = await write(admin_cfg, bodies, writers, rate=rate)
         written = time.perf_counter()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_placed.wait(), patience)
         finished = time.perf_counter()
         await quiet(http)
         after, cpu_after = await metrics(http), cpu_seconds(pid)
+        plane_after = {name: cpu_seconds(p) for name, p in plane.items()}
         for task in watches:
             task.cancel()
         await asyncio.gather(*watches, return_exceptions=True)
@@ -256,6 +272,9 @@ async def with_operator(
         "operator_requests_by_call": dict(by_call.most_common()),
         "operator_requests_failed": failed,
         "operator_cpu_ms_per_alert": (cpu_after - cpu_before) / len(bodies) * 1000,
+        "control_plane_cpu_ms_per_alert": {
+            name: (plane_after[name] - plane_before[name]) / len(bodies) * 1000 for name in plane
+        },
         "apf_rejected": dict(rejected(after) - rejected(before)),
         "other_requests": sum(n for k, n in delta.items() if k[1].split("/")[0] not in OURS),
         "watch_errors": watched.errors,
@@ -329,6 +348,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--hours", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for all")
+    parser.add_argument(
+        "--sustained-rate", type=float, default=100, help="alerts/s of the paced phase (0: none)"
+    )
+    parser.add_argument("--sustained-seconds", type=float, default=60)
     args = parser.parse_args()
 
     admin_cfg, operator_cfg = cluster_up()
@@ -341,6 +364,14 @@ def main() -> int:
         alerts=args.alerts, companies=companies, seed=args.seed, hours=args.hours
     )
     bodies = [alert_body(e, f"company-{e.company}") for e in events]
+    paced = int(args.sustained_rate * args.sustained_seconds)
+    paced_companies = [f"e2e-{tag}-p{c}" for c in range(args.companies)] if paced else []
+    paced_events, paced_topology = (
+        scenario(alerts=paced, companies=paced_companies, seed=args.seed + 1, hours=args.hours)
+        if paced
+        else ([], {})
+    )
+    paced_bodies = [alert_body(e, f"company-{e.company}") for e in paced_events]
     results: dict[str, Any] = {
         "alerts": len(bodies),
         "companies": args.companies,
@@ -356,9 +387,12 @@ def main() -> int:
     try:
         for c in companies:
             admin.create("companies", company_body(c, topology[c]))
+        for c in paced_companies:
+            admin.create("companies", company_body(c, paced_topology[c]))
         wait_for(
             lambda: all(
-                admin.get("companies", c).get("status", {}).get("namespace") for c in companies
+                admin.get("companies", c).get("status", {}).get("namespace")
+                for c in companies + paced_companies
             ),
             timeout=60,
             what="the companies' namespaces (is the operator running?)",
@@ -367,15 +401,29 @@ def main() -> int:
             with_operator(admin_cfg, bodies, args.writers, patience=args.timeout, pid=operator.pid)
         )
         results["quality"] = quality(admin, events, bodies, topology, order)
+        if paced_bodies:
+            results["sustained"], _ = asyncio.run(
+                with_operator(
+                    admin_cfg,
+                    paced_bodies,
+                    args.writers,
+                    patience=args.timeout,
+                    pid=operator.pid,
+                    rate=args.sustained_rate,
+                )
+            )
+            results["sustained"]["rate_asked"] = args.sustained_rate
     finally:
         # With the operator still running: its companies carry Kopf's finalizer (for their
         # timers), which only it removes, so the namespaces go only while it runs.
         teardown = time.perf_counter()
-        for c in companies:
+        for c in companies + paced_companies:
             admin.delete_custom("companies", c)
         try:
             wait_for(
-                lambda: all(namespace_gone(admin, f"company-{c}") for c in companies),
+                lambda: all(
+                    namespace_gone(admin, f"company-{c}") for c in companies + paced_companies
+                ),
                 timeout=300,
                 what="the companies' namespaces to go",
             )
@@ -395,6 +443,10 @@ def main() -> int:
     return 0
 
 
+def _plane(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:.1f} ms" for name, ms in sorted(cpu.items())) or "unknown"
+
+
 def report(results: dict[str, Any]) -> None:
     """The compact table."""
     raw, run = results["baseline_raw_create"], results["with_operator"]
@@ -405,7 +457,8 @@ def report(results: dict[str, Any]) -> None:
     )
     print(
         f"raw create (no operator): {raw['rate']:.0f}/s  p50 {raw['p50_ms']:.1f} ms  "
-        f"p99 {raw['p99_ms']:.1f} ms"
+        f"p99 {raw['p99_ms']:.1f} ms; control plane CPU/alert "
+        + _plane(raw.get("control_plane_cpu_ms_per_alert", {}))
     )
     w = run["writes"]
     print(
@@ -422,7 +475,8 @@ def report(results: dict[str, Any]) -> None:
     print(
         f"operator: {run['operator_requests_per_alert']:.2f} API requests/alert "
         f"({', '.join(f'{k} {v}' for k, v in run['operator_requests_by_call'].items())}), "
-        f"{run['operator_cpu_ms_per_alert']:.1f} ms CPU/alert"
+        f"{run['operator_cpu_ms_per_alert']:.1f} ms CPU/alert; control plane CPU/alert "
+        + _plane(run.get("control_plane_cpu_ms_per_alert", {}))
     )
     print(
         f"operator requests failed: {run['operator_requests_failed'] or 'none'}; "
@@ -448,6 +502,19 @@ def report(results: dict[str, Any]) -> None:
                 f"{label:<33} P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}  "
                 f"incidents {s['incidents']}  compression {s['compression']:.1f}"
             )
+    paced = results.get("sustained")
+    if paced:
+        w = paced["writes"]
+        print(
+            f"sustained {paced['rate_asked']:.0f} alerts/s for {w['seconds']:.0f} s "
+            f"(written at {w['rate']:.0f}/s): placed {paced['placed']}/{w['alerts']}, "
+            f"create-to-placed p50 {paced['placed_latency_p50_s']:.2f} s, "
+            f"p99 {paced['placed_latency_p99_s']:.2f} s, "
+            f"max {paced['placed_latency_max_s']:.2f} s; "
+            f"{paced['operator_requests_per_alert']:.2f} requests/alert "
+            f"({', '.join(f'{k} {v}' for k, v in paced['operator_requests_by_call'].items())}), "
+            f"{paced['operator_cpu_ms_per_alert']:.1f} ms CPU/alert"
+        )
     print(
         "F1 by scenario (operator / in-process): "
         + ", ".join(

@@ -60,19 +60,23 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def write(
-    kubeconfig: str, bodies: list[dict[str, Any]], writers: int
+    kubeconfig: str, bodies: list[dict[str, Any]], writers: int, *, rate: float | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Create the Alerts in order with `writers` concurrent clients; the rate, latencies
-    and errors, and when each create was answered (perf_counter)."""
+    """Create the Alerts in order with `writers` concurrent clients (as fast as they go, or
+    the i-th at `i / rate` seconds); the rate, latencies and errors, and when each create
+    was answered (perf_counter)."""
     kube = AsyncKube.from_kubeconfig(kubeconfig, pool=writers)
-    pending = iter(bodies)
+    pending = iter(enumerate(bodies))
     done: dict[str, float] = {}
     latencies: list[float] = []
     errors = 0
+    begin = time.perf_counter()
 
     async def writer() -> None:
         nonlocal errors
-        for body in pending:
+        for index, body in pending:
+            if rate is not None:
+                await asyncio.sleep(max(0.0, begin + index / rate - time.perf_counter()))
             started = time.perf_counter()
             try:
                 await kube.create("alerts", body, body["metadata"]["namespace"])
@@ -211,6 +215,21 @@ def start_operator(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             cwd=log.parent,
         )
+
+
+def control_plane_pids() -> dict[str, int]:
+    """The local control plane's processes (kube-apiserver, etcd), from hack/cluster's
+    record; empty with a cluster of one's own."""
+    state = Path(
+        os.environ.get("WHISPERER_STATE_DIR")
+        or Path(os.environ.get("WHISPERER_CACHE_DIR") or Path.home() / ".cache" / "alert-whisperer")
+        / "cluster"
+    )
+    try:
+        record = json.loads((state / "cluster.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: int(v) for k, v in record.get("pids", {}).items() if k in ("kube-apiserver", "etcd")}
 
 
 def cpu_seconds(pid: int) -> float:
