@@ -80,12 +80,14 @@ class Parsed:
 
 
 class PayloadError(ValueError):
-    """The request is malformed: 400, naming the field (`field`) and what is wrong."""
+    """The request is malformed: 400, naming the field (`field`) and what is wrong.
+    `reason` is the metric's label (`malformed` unless a format says better)."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: str, *, reason: str = "malformed") -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+        self.reason = reason
 
 
 class Ignored(Exception):  # noqa: N818 (an outcome, not a failure)
@@ -114,6 +116,8 @@ class Confirm(Exception):  # noqa: N818 (a request to act, not a failure)
 ROOT = "body"
 JsonObject = Mapping[str, Any]
 _EC2_INSTANCE = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_DELIVERY_ID = 255
 
 
 def path(parent: str, key: str | int) -> str:
@@ -183,6 +187,20 @@ def header(headers: Mapping[str, str], *names: str) -> str | None:
         if value and value.strip():
             return value.strip()
     return None
+
+
+def delivery_id(value: str | None, *, field: str) -> str | None:
+    """A sender's delivery id as given, or a PayloadError: at most MAX_DELIVERY_ID
+    characters and no control characters (it is logged, and digested into the Alert)."""
+    if value is None:
+        return None
+    if len(value) > MAX_DELIVERY_ID:
+        raise PayloadError(
+            field, f"a delivery id is at most {MAX_DELIVERY_ID} characters, not {len(value)}"
+        )
+    if _CONTROL.search(value):
+        raise PayloadError(field, "a delivery id may not hold control characters")
+    return value
 
 
 def kind(value: object) -> str:

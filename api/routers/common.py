@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from whisperer.api.deps import Caller
 from whisperer.api.formats.base import Ignored, Parsed, PayloadError
+from whisperer.api.ingest import DeliveryReused
 from whisperer.api.problems import Problem
 from whisperer.api.state import ShimState
 from whisperer.operator.errors import ForbiddenError, InvalidError
@@ -32,7 +33,7 @@ def parse_or_problem(
     try:
         return parse(payload, headers=caller.headers)
     except PayloadError as exc:
-        state.metrics.rejected.labels(fmt, "malformed").inc()
+        state.metrics.rejected.labels(fmt, exc.reason).inc()
         raise Problem(400, "Bad Request", str(exc), field=exc.field) from exc
     except Ignored as ignored:
         reply = getattr(ignored, "reply", None)
@@ -49,6 +50,13 @@ async def accept(
         return JSONResponse(parsed.reply or {"status": "ignored"}, status_code=202)
     try:
         outcome = await state.ingestor.ingest(caller.tenant, parsed, body=caller.body, fmt=fmt)
+    except DeliveryReused as exc:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            f"{exc}: a retry must send the same body; a new alert needs a new delivery id",
+            field="delivery id",
+        ) from exc
     except InvalidError as exc:
         state.metrics.rejected.labels(fmt, "unstorable").inc()
         raise Problem(422, "Unprocessable Content", f"the alert cannot be stored: {exc}") from exc
