@@ -129,7 +129,7 @@ def report_for(
         source=raw.source,
         asset=asset.name,
         asset_known=asset.known,
-        signal=canonical.name,
+        signal=canonical.name[:256],  # what an Alert keeps (the identity used all of it)
         raw_signal=raw.signal,
         severity=raw.severity,
         state=raw.state,

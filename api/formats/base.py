@@ -118,6 +118,8 @@ JsonObject = Mapping[str, Any]
 _EC2_INSTANCE = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_DELIVERY_ID = 255
+MAX_ASSET = 253
+MAX_SIGNAL = 1024
 
 
 def path(parent: str, key: str | int) -> str:
@@ -201,6 +203,21 @@ def delivery_id(value: str | None, *, field: str) -> str | None:
     if _CONTROL.search(value):
         raise PayloadError(field, "a delivery id may not hold control characters")
     return value
+
+
+def check(alert: RawAlert) -> RawAlert:
+    """`alert`, or a PayloadError where an identifying field is longer than any tool's: an
+    asset name over MAX_ASSET (a DNS name's limit), a signal over MAX_SIGNAL. Free text
+    (message, labels) is cut to what an Alert keeps, not refused: a 4xx loses the alert."""
+    if len(alert.asset.name) > MAX_ASSET:
+        raise PayloadError(
+            "asset", f"the asset name is {len(alert.asset.name)} characters, over {MAX_ASSET}"
+        )
+    if len(alert.signal) > MAX_SIGNAL:
+        raise PayloadError(
+            "signal", f"the alert name is {len(alert.signal)} characters, over {MAX_SIGNAL}"
+        )
+    return alert
 
 
 def kind(value: object) -> str:

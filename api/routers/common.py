@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from whisperer.api.deps import Caller
-from whisperer.api.formats.base import Ignored, Parsed, PayloadError
+from whisperer.api.formats.base import Ignored, Parsed, PayloadError, check
 from whisperer.api.ingest import DeliveryReused
 from whisperer.api.problems import Problem
 from whisperer.api.state import ShimState
@@ -31,7 +31,10 @@ def parse_or_problem(
 ) -> Parsed | None:
     """The parser's result; None for a valid request that carries no alert; 400 if bad."""
     try:
-        return parse(payload, headers=caller.headers)
+        parsed: Parsed = parse(payload, headers=caller.headers)
+        for alert in parsed.alerts:
+            check(alert)
+        return parsed
     except PayloadError as exc:
         state.metrics.rejected.labels(fmt, exc.reason).inc()
         raise Problem(400, "Bad Request", str(exc), field=exc.field) from exc
