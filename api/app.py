@@ -24,14 +24,16 @@ def create_app(state: ShimState | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         shim: ShimState | None = getattr(app.state, "shim", None)
-        task = None
+        tasks = []
         if shim is not None:
             await shim.registry.refresh()
-            task = asyncio.create_task(shim.registry.run())
+            tasks.append(asyncio.create_task(shim.registry.run()))
+            if shim.tls is not None:
+                tasks.append(asyncio.create_task(shim.tls.watch(shim.settings.tls_reload_seconds)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

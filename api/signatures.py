@@ -15,8 +15,9 @@ Four schemes, recognised by their header (first match wins, in this order):
 
 Every active secret is tried (two during a rotation). A timestamp further than `tolerance`
 seconds from now either way is refused, and so is one that is not whole unix seconds (a
-fraction, milliseconds); a Standard Webhooks `webhook-id` may not contain `.`. Secrets are used as their UTF-8 bytes, except
-`whsec_` secrets for Standard Webhooks. A SignatureError's reason never holds a secret.
+fraction, milliseconds); a Standard Webhooks `webhook-id` may not contain `.`. Secrets are
+used as their UTF-8 bytes, except `whsec_` secrets for Standard Webhooks. A SignatureError's
+reason never holds a secret.
 """
 
 from __future__ import annotations
