@@ -31,7 +31,12 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
         metrics.api_writes.inc()
         metrics.batch_size.observe(folded)
 
-    writer = AlertWriter(akube, on_write=on_write, hot_linger=settings.hot_linger)
+    writer = AlertWriter(
+        akube,
+        on_write=on_write,
+        hot_linger=settings.hot_linger,
+        max_linger=settings.max_linger,
+    )
     registry = Registry(kube, refresh_seconds=settings.registry_refresh)
     tls = None
     if settings.tls_cert or settings.tls_key:
@@ -71,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for the API server before answering 503",
     )
     parser.add_argument(
+        "--hot-linger",
+        type=float,
+        default=float(os.environ.get("WHISPERER_WEBHOOK_HOT_LINGER") or 0.1),
+        help="seconds a storming alert first gathers reports between writes",
+    )
+    parser.add_argument(
+        "--max-linger",
+        type=float,
+        default=float(os.environ.get("WHISPERER_WEBHOOK_MAX_LINGER") or 0.5),
+        help="the longest that window grows to (an answer waits at most this + one write)",
+    )
+    parser.add_argument(
         "--tls-cert",
         default=os.environ.get("WHISPERER_WEBHOOK_TLS_CERT") or None,
         help="serve https with this PEM certificate (chain), reloaded when it changes",
@@ -91,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     settings = Settings(
         write_timeout=args.write_timeout,
+        hot_linger=args.hot_linger,
+        max_linger=args.max_linger,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_reload_seconds=args.tls_reload_seconds,

@@ -24,7 +24,10 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     write_timeout: float = 10.0
     hot_linger: float = 0.1
-    """Seconds a storming fingerprint gathers reports between writes (group commit)."""
+    """Seconds a storming fingerprint first gathers reports between writes (group commit)."""
+    max_linger: float = 0.5
+    """The longest a storming fingerprint's window grows to (a 2xx waits for at most this
+    plus one write)."""
     registry_refresh: float = 5.0
     sns_cert_hosts: re.Pattern[str] = SNS_CERT_HOSTS
     sns_verify: bool = True
