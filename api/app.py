@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from whisperer.api import health
@@ -117,6 +118,8 @@ class AlertRoutes:
             response = await handler(request)
         except Problem as exc:
             response = await problem_response(request, exc)
+        except ClientDisconnect:
+            return  # gone before its body was read: nothing was written, nobody to answer
         await response(scope, receive, send)
 
 

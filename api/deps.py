@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
 from whisperer.api.formats import strictjson
 from whisperer.api.formats.base import PayloadError
@@ -58,12 +59,19 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise Problem(413, "Payload Too Large", f"the body is over {limit} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages themselves: Request.stream() costs a generator each
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect  # the sender went away: nothing to answer, nothing kept
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise Problem(413, "Payload Too Large", f"the body is over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @dataclass(frozen=True)

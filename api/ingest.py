@@ -52,7 +52,9 @@ class RecentDeliveries:
         ttl: float = DEDUPE_SECONDS,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._seen: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+        # Plain tuples of numbers and strings, which the garbage collector stops tracking:
+        # 100,000 tracked objects here made every full collection walk them all.
+        self._seen: OrderedDict[str, tuple[float, int, tuple[str, ...], str]] = OrderedDict()
         self._size = size
         self._ttl = ttl
         self._now = now
@@ -65,15 +67,16 @@ class RecentDeliveries:
         hit = self._seen.get(key)
         if hit is None:
             return None
-        if self._now() - hit[0] > self._ttl:
+        when, accepted, alerts, body = hit
+        if self._now() - when > self._ttl:
             del self._seen[key]
             return None
-        return hit[1]
+        return Outcome(accepted, alerts, body=body)
 
     def put(self, key: str, outcome: Outcome) -> None:
         """Remember an answer (forgetting the oldest past `size`, and expired ones)."""
         now = self._now()
-        self._seen[key] = (now, outcome)
+        self._seen[key] = (now, outcome.accepted, outcome.alerts, outcome.body)
         self._seen.move_to_end(key)
         while len(self._seen) > self._size:
             self._seen.popitem(last=False)

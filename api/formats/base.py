@@ -268,6 +268,8 @@ def hint(
 
 
 def _is_ip(value: str) -> bool:
+    if ":" not in value and not value[-1:].isdigit():  # a host name: skip the exception
+        return False
     try:
         ipaddress.ip_address(value)
     except ValueError:
