@@ -36,6 +36,7 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
         on_write=on_write,
         hot_linger=settings.hot_linger,
         max_linger=settings.max_linger,
+        budget=settings.commit_budget,
     )
     registry = Registry(kube, refresh_seconds=settings.registry_refresh)
     tls = None

@@ -26,8 +26,10 @@ class Settings:
     hot_linger: float = 0.1
     """Seconds a storming fingerprint first gathers reports between writes (group commit)."""
     max_linger: float = 0.5
-    """The longest a storming fingerprint's window grows to (a 2xx waits for at most this
-    plus one write)."""
+    """The longest a storming fingerprint's window grows to."""
+    commit_budget: float = 1.0
+    """Seconds an answer should take at most: windows shrink below `max_linger` when the
+    API server's writes are slow, to fit a window and two writes in it."""
     registry_refresh: float = 5.0
     sns_cert_hosts: re.Pattern[str] = SNS_CERT_HOSTS
     sns_verify: bool = True
