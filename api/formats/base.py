@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
@@ -120,6 +120,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_DELIVERY_ID = 255
 MAX_ASSET = 253
 MAX_SIGNAL = 1024
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def path(parent: str, key: str | int) -> str:
@@ -206,9 +208,11 @@ def delivery_id(value: str | None, *, field: str) -> str | None:
 
 
 def check(alert: RawAlert) -> RawAlert:
-    """`alert`, or a PayloadError where an identifying field is longer than any tool's: an
-    asset name over MAX_ASSET (a DNS name's limit), a signal over MAX_SIGNAL. Free text
-    (message, labels) is cut to what an Alert keeps, not refused: a 4xx loses the alert."""
+    """`alert`, or a PayloadError where an identifying field is longer than any tool's (an
+    asset name over MAX_ASSET, a DNS name's limit; a signal over MAX_SIGNAL) or the event
+    time is not plausible (Go's zero time `0001-01-01` sent as a date: the operator's time
+    arithmetic overflows near the ends of the calendar). Free text (message, labels) is cut
+    to what an Alert keeps, not refused: a 4xx loses the alert."""
     if len(alert.asset.name) > MAX_ASSET:
         raise PayloadError(
             "asset", f"the asset name is {len(alert.asset.name)} characters, over {MAX_ASSET}"
@@ -216,6 +220,12 @@ def check(alert: RawAlert) -> RawAlert:
     if len(alert.signal) > MAX_SIGNAL:
         raise PayloadError(
             "signal", f"the alert name is {len(alert.signal)} characters, over {MAX_SIGNAL}"
+        )
+    if not EARLIEST <= alert.occurred_at < LATEST:
+        raise PayloadError(
+            "time",
+            f"{alert.occurred_at.isoformat()} is not a plausible event time "
+            f"({EARLIEST.year} to {LATEST.year})",
         )
     return alert
 

@@ -213,7 +213,7 @@ def mutate(data: bytes, max_size: int, seed: int, fallback: Callable[[bytes, int
     request = read(data)
     try:
         value = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
         return fallback(data, max_size)
     if rng.random() < 0.4:
         return fallback(data, max_size)

@@ -61,6 +61,7 @@ def raw_generic(**fields: str) -> bytes:
         (raw_generic(asset_name=json.dumps("h" * 300)), "over 253"),
         (raw_generic(signature=json.dumps("s" * 5000)), "over 1024"),
         (b'{"labels": {"a": "\\ud83d"}, ' + raw_generic()[1:], "unpaired surrogate"),
+        (raw_generic(occurred_at='"0001-01-01T00:00:00Z"'), "not a plausible event time"),
     ],
     ids=[
         "deep-array",
@@ -76,6 +77,7 @@ def raw_generic(**fields: str) -> bytes:
         "long-asset",
         "long-signal",
         "surrogate-label",
+        "go-zero-time",
     ],
 )
 def test_hostile_json_gets_400_with_the_reason(hooks: Any, raw: bytes, reason: str) -> None:
