@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from whisperer.api import health
+from whisperer.api.deps import authenticate, authenticate_routing_key, get_state
 from whisperer.api.problems import Problem, problem_response
 from whisperer.api.routers import ROUTERS
 from whisperer.api.state import ShimState
@@ -24,14 +28,16 @@ def create_app(state: ShimState | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         shim: ShimState | None = getattr(app.state, "shim", None)
-        task = None
+        tasks = []
         if shim is not None:
             await shim.registry.refresh()
-            task = asyncio.create_task(shim.registry.run())
+            tasks.append(asyncio.create_task(shim.registry.run()))
+            if shim.tls is not None:
+                tasks.append(asyncio.create_task(shim.tls.watch(shim.settings.tls_reload_seconds)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -51,11 +57,70 @@ def create_app(state: ShimState | None = None) -> FastAPI:
     app.add_exception_handler(Problem, problem_response)
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(AlertRoutes, routes=alert_routes(ROUTERS))
+    app.add_middleware(RequestIdMiddleware)  # outermost: the alert routes log its id
     return app
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+AUTHENTICATORS = (authenticate, authenticate_routing_key)
+
+
+def alert_routes(routers: Iterable[APIRouter]) -> dict[str, Handler]:
+    """Every POST endpoint whose only dependency is an authenticator (every alert
+    endpoint), by path, as a plain handler of a request."""
+    routes: dict[str, Handler] = {}
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute) or route.methods != {"POST"}:
+            continue
+        dependant = route.dependant
+        if (
+            len(dependant.dependencies) != 1
+            or dependant.dependencies[0].call not in AUTHENTICATORS
+            or dependant.path_params
+            or dependant.query_params
+            or dependant.body_params
+        ):
+            continue
+        routes[route.path] = _handler(dependant.dependencies[0].call, route.endpoint)
+    return routes
+
+
+def _handler(auth: Callable[..., Any], endpoint: Callable[..., Any]) -> Handler:
+    async def handle(request: Request) -> Response:
+        caller = await auth(request, await get_state(request))
+        response: Response = await endpoint(caller)
+        return response
+
+    return handle
+
+
+class AlertRoutes:
+    """Serves the alert endpoints (POST on their exact path) straight from the handler
+    FastAPI documents, without FastAPI's per-request routing and dependency solving, which
+    cost more than the shim's own work (bench/ingest, docs/webhook.md). Anything else
+    (other methods, paths, /healthz) goes to FastAPI as usual."""
+
+    def __init__(self, app: ASGIApp, routes: dict[str, Handler]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if handler is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await handler(request)
+        except Problem as exc:
+            response = await problem_response(request, exc)
+        except ClientDisconnect:
+            return  # gone before its body was read: nothing was written, nobody to answer
+        await response(scope, receive, send)
 
 
 class RequestIdMiddleware:

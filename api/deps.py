@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
-from whisperer.api.problems import Problem
+from whisperer.api.formats import strictjson
+from whisperer.api.formats.base import PayloadError
+from whisperer.api.problems import Problem, unauthorized
 from whisperer.api.registry import Tenant
 from whisperer.api.signatures import SignatureError, verify
 from whisperer.api.state import ShimState
+
+FORM = "application/x-www-form-urlencoded"
+JSON_TYPES = frozenset({"application/json", "text/plain", ""})
+"""JSON, SNS's text/plain, and no type at all (a bare `curl --data-binary @file`)."""
+UTF8 = frozenset({"", "utf-8", "utf8"})
+MAX_FORM_FIELDS = 200
+PAGERDUTY_MAX_BODY = 512 * 1024
 
 
 async def get_state(request: Request) -> ShimState:
@@ -50,12 +59,19 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise Problem(413, "Payload Too Large", f"the body is over {limit} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages themselves: Request.stream() costs a generator each
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect  # the sender went away: nothing to answer, nothing kept
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise Problem(413, "Payload Too Large", f"the body is over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,34 @@ class Caller:
 async def authenticate(request: Request, state: State) -> Caller:
     """401 without a valid key, 403 when suspended, 503/429 over the rate, 413 too big,
     401 for a bad or stale signature where the company requires one."""
+    return await _authenticate(request, state, presented_key(request))
+
+
+async def authenticate_routing_key(request: Request, state: State) -> Caller:
+    """Like `authenticate`, but a key may also come as the body's `routing_key`, the only
+    place PagerDuty Events v2 senders put it (PagerDuty's own clients, and the PagerDuty
+    integrations of Alertmanager, Grafana, Zabbix, Datadog). The body is read before the
+    key is known, so at most PAGERDUTY_MAX_BODY bytes of it (PagerDuty's own limit)."""
     key = presented_key(request)
+    if key:
+        return await _authenticate(request, state, key)
+    body = await read_body(request, limit=min(PAGERDUTY_MAX_BODY, state.settings.max_body_bytes))
+    return await _authenticate(request, state, routing_key(body), body=body)
+
+
+def routing_key(body: bytes) -> str | None:
+    """The `routing_key` of a PagerDuty event body, if it has a usable one."""
+    try:
+        event = strictjson.loads(body)
+    except PayloadError:
+        return None
+    key = event.get("routing_key") if isinstance(event, dict) else None
+    return key.strip() or None if isinstance(key, str) else None
+
+
+async def _authenticate(
+    request: Request, state: ShimState, key: str | None, *, body: bytes | None = None
+) -> Caller:
     if not key:
         raise Problem(
             401,
@@ -82,12 +125,8 @@ async def authenticate(request: Request, state: State) -> Caller:
         )
     tenant = await state.registry.authenticate(key)
     if tenant is None:
-        raise Problem(
-            401,
-            "Unauthorized",
-            "unknown or expired API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        state.metrics.rejected.labels("any", "key").inc()
+        raise unauthorized("unknown or expired API key")
     spec = tenant.company.spec
     if spec.suspended:
         raise Problem(403, "Forbidden", f"company {tenant.name} is suspended")
@@ -100,9 +139,11 @@ async def authenticate(request: Request, state: State) -> Caller:
             f"over {limit.requests_per_second} requests per second",
             headers={"Retry-After": str(wait)},
         )
-    body = await read_body(
-        request, limit=min(spec.webhook.max_body_bytes, state.settings.max_body_bytes)
-    )
+    most = min(spec.webhook.max_body_bytes, state.settings.max_body_bytes)
+    if body is None:
+        body = await read_body(request, limit=most)
+    elif len(body) > most:
+        raise Problem(413, "Payload Too Large", f"the body is over {most} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
     if spec.webhook.require_signature:
         try:
@@ -120,23 +161,51 @@ async def authenticate(request: Request, state: State) -> Caller:
                 verify(headers, body, fresh.credentials.valid_hmac_secrets())
             except SignatureError as final:
                 state.metrics.rejected.labels("any", "signature").inc()
-                raise Problem(401, "Unauthorized", f"signature refused: {final}") from final
+                raise unauthorized(f"signature refused: {final}") from final
             tenant = fresh
     return Caller(tenant, body, headers, state, getattr(request.state, "request_id", ""))
 
 
 Authenticated = Annotated[Caller, Depends(authenticate)]
+RoutingKeyAuthenticated = Annotated[Caller, Depends(authenticate_routing_key)]
 
 
-def decode(caller: Caller, *, forms: bool = False) -> Any:
-    """JSON whatever the content type says (SNS sends text/plain); form fields if allowed."""
-    ctype = caller.headers.get("content-type", "").split(";")[0].strip().lower()
-    if forms and ctype == "application/x-www-form-urlencoded":
+def decode(caller: Caller, *, fmt: str, forms: bool = False) -> Any:
+    """The body as JSON (also when sent as text/plain, as SNS does, or with no type), or
+    form fields where `forms`; 415 for any other content type, 400 if it does not parse."""
+    ctype, _, params = caller.headers.get("content-type", "").partition(";")
+    ctype = ctype.strip().lower()
+    if forms and ctype == FORM:
         try:
-            return dict(parse_qsl(caller.body.decode(), keep_blank_values=True))
+            text = caller.body.decode()
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
         except UnicodeDecodeError as exc:
+            caller.state.metrics.rejected.labels(fmt, "malformed").inc()
             raise Problem(400, "Bad Request", "the form body is not UTF-8") from exc
+        except ValueError as exc:  # too many fields
+            caller.state.metrics.rejected.labels(fmt, "malformed").inc()
+            raise Problem(400, "Bad Request", f"the form body: {exc}") from exc
+    charset = _charset(params)
+    if not (ctype in JSON_TYPES or ctype.endswith("+json")) or charset not in UTF8:
+        caller.state.metrics.rejected.labels(fmt, "media_type").inc()
+        accepted = "application/json" + (f" or {FORM}" if forms else "")
+        spelled = ctype + (f"; charset={charset}" if charset not in UTF8 else "")
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            f"Content-Type {spelled[:80]!r} is not accepted here: send {accepted} (UTF-8)",
+            headers={"Accept-Post": accepted.replace(" or ", ", ")},
+        )
     try:
-        return json.loads(caller.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "Bad Request", f"malformed JSON: {exc}") from exc
+        return strictjson.loads(caller.body)
+    except PayloadError as exc:
+        caller.state.metrics.rejected.labels(fmt, exc.reason).inc()
+        raise Problem(400, "Bad Request", str(exc.problem), field=exc.field) from exc
+
+
+def _charset(params: str) -> str:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return ""

@@ -30,10 +30,18 @@ def request_body(fmt: str) -> dict[str, Any]:
         },
         "responses": {
             "202": {"description": "Written: every alert is durable in the API server."},
-            "400": {"description": "Malformed: the problem names the field."},
-            "401": {"description": "No, unknown or expired API key; bad or stale signature."},
-            "403": {"description": "The company is suspended."},
+            "400": {
+                "description": "Malformed (hostile JSON, a bad field, an unknown payload "
+                "version, a bad delivery id): the problem names the field."
+            },
+            "401": {
+                "description": "No, unknown or expired API key; bad, stale or missing "
+                "signature (one body for every cause; the reason is logged)."
+            },
+            "403": {"description": "The company is suspended; an SNS topic not allowed."},
             "413": {"description": "The body is too large."},
+            "415": {"description": "Not JSON (nor form fields where the format allows them)."},
+            "422": {"description": "A delivery id already used for another body."},
             "503": {
                 "description": "Over the rate limit, or the API server is unavailable: "
                 "retry after Retry-After seconds."

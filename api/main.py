@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
+from pathlib import Path
 
 import uvicorn
 
@@ -13,6 +15,7 @@ from whisperer.api.logs import configure as configure_logging
 from whisperer.api.metrics import Metrics
 from whisperer.api.registry import Registry
 from whisperer.api.state import Settings, ShimState
+from whisperer.api.tls import ReloadingTLS, TLSConfig
 from whisperer.api.writer import AlertWriter
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.kube.aio import AsyncKube
@@ -28,9 +31,21 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
         metrics.api_writes.inc()
         metrics.batch_size.observe(folded)
 
-    writer = AlertWriter(akube, on_write=on_write, hot_linger=settings.hot_linger)
+    writer = AlertWriter(
+        akube,
+        on_write=on_write,
+        hot_linger=settings.hot_linger,
+        max_linger=settings.max_linger,
+        budget=settings.commit_budget,
+    )
     registry = Registry(kube, refresh_seconds=settings.registry_refresh)
+    tls = None
+    if settings.tls_cert or settings.tls_key:
+        if not (settings.tls_cert and settings.tls_key):
+            raise ValueError("TLS needs both a certificate and a key file")
+        tls = ReloadingTLS(Path(settings.tls_cert), Path(settings.tls_key))
     return ShimState(
+        tls=tls,
         settings=settings,
         kube=kube,
         akube=akube,
@@ -61,15 +76,57 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="seconds to wait for the API server before answering 503",
     )
+    parser.add_argument(
+        "--hot-linger",
+        type=float,
+        default=float(os.environ.get("WHISPERER_WEBHOOK_HOT_LINGER") or 0.1),
+        help="seconds a storming alert first gathers reports between writes",
+    )
+    parser.add_argument(
+        "--max-linger",
+        type=float,
+        default=float(os.environ.get("WHISPERER_WEBHOOK_MAX_LINGER") or 0.5),
+        help="the longest that window grows to (an answer waits at most this + one write)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        default=os.environ.get("WHISPERER_WEBHOOK_TLS_CERT") or None,
+        help="serve https with this PEM certificate (chain), reloaded when it changes",
+    )
+    parser.add_argument(
+        "--tls-key",
+        default=os.environ.get("WHISPERER_WEBHOOK_TLS_KEY") or None,
+        help="the PEM private key of --tls-cert",
+    )
+    parser.add_argument(
+        "--tls-reload-seconds",
+        type=float,
+        default=float(os.environ.get("WHISPERER_WEBHOOK_TLS_RELOAD_SECONDS") or 10),
+        help="how often to check the TLS files for a change",
+    )
     parser.add_argument("--log-level", default=os.environ.get("WHISPERER_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    state = build_state(args.kubeconfig, Settings(write_timeout=args.write_timeout))
-    uvicorn.run(
-        create_app(state),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
+    settings = Settings(
+        write_timeout=args.write_timeout,
+        hot_linger=args.hot_linger,
+        max_linger=args.max_linger,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_reload_seconds=args.tls_reload_seconds,
     )
+    try:
+        state = build_state(args.kubeconfig, settings)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        parser.error(f"cannot serve TLS: {exc}")
+    uvicorn.Server(
+        TLSConfig(
+            create_app(state),
+            tls=state.tls,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+        )
+    ).run()
     return 0

@@ -26,6 +26,7 @@ class Problem(Exception):  # noqa: N818 - it is rendered, not raised to the user
         detail: str,
         *,
         headers: dict[str, str] | None = None,
+        reason: str | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
@@ -33,7 +34,21 @@ class Problem(Exception):  # noqa: N818 - it is rendered, not raised to the user
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        self.reason = reason or detail
+        """What the log says (the detail unless there is more to say than the sender may
+        learn, as for a 401)."""
         self.extra = extra
+
+
+UNAUTHORIZED = "authentication failed: check the API key and, where required, the signature"
+
+
+def unauthorized(reason: str) -> Problem:
+    """401 with one body for every cause (unknown key, bad or stale signature, ...), so a
+    caller cannot tell which guess was closer; the cause goes to the log only."""
+    return Problem(
+        401, "Unauthorized", UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}, reason=reason
+    )
 
 
 def unavailable(detail: str, *, retry_after: int = 5) -> Problem:
@@ -60,7 +75,7 @@ async def problem_response(request: Request, exc: Exception) -> JSONResponse:
             "request_id": request_id,
             "status": exc.status,
             "path": request.url.path,
-            "reason": exc.detail,
+            "reason": exc.reason,
         },
     )
     return JSONResponse(body, status_code=exc.status, headers=exc.headers, media_type=PROBLEM)

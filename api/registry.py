@@ -137,6 +137,10 @@ class Registry:
         await self.refresh()
         return True
 
+    def known(self, key: str) -> Tenant | None:
+        """The tenant of a key as the registry holds it now (no refresh, no expiry check)."""
+        return self._by_key.get(key_hash(key))
+
     async def authenticate(self, key: str) -> Tenant | None:
         """The tenant a presented key belongs to, if the key is valid now."""
         tenant = self._by_key.get(key_hash(key))

@@ -14,8 +14,10 @@ Four schemes, recognised by their header (first match wins, in this order):
     github             X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>, no timestamp
 
 Every active secret is tried (two during a rotation). A timestamp further than `tolerance`
-seconds from now either way is refused. Secrets are used as their UTF-8 bytes, except
-`whsec_` secrets for Standard Webhooks. A SignatureError's reason never holds a secret.
+seconds from now either way is refused, and so is one that is not whole unix seconds (a
+fraction, milliseconds); a Standard Webhooks `webhook-id` may not contain `.`. Secrets are
+used as their UTF-8 bytes, except `whsec_` secrets for Standard Webhooks. A SignatureError's
+reason never holds a secret.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 
 TOLERANCE = 300
+MAX_SECONDS_DIGITS = 11
+"""Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds."""
 GRAFANA_TIMESTAMP_HEADERS = (
     "x-grafana-alerting-signature-timestamp",
     "x-grafana-alerting-timestamp",
@@ -99,6 +103,8 @@ def _standard(
     delivery = headers.get("webhook-id", "").strip()
     if not delivery:
         raise SignatureError("missing webhook-id")
+    if "." in delivery:  # "a.b" + "." + stamp would sign the same bytes as "a" + ".b."...
+        raise SignatureError("webhook-id may not contain '.'")
     stamp = _timestamp(headers, "webhook-timestamp", now=now, tolerance=tolerance)
     given = list(_v1_signatures(headers["webhook-signature"]))
     if not given:
@@ -157,8 +163,12 @@ def _timestamp(headers: Mapping[str, str], name: str, *, now: float, tolerance: 
     raw = headers.get(name, "").strip()
     if not raw:
         raise SignatureError(f"missing {name}")
+    if "." in raw:
+        raise SignatureError(f"invalid {name}: a fraction, not whole unix seconds")
     if not raw.isascii() or not raw.isdigit():
         raise SignatureError(f"invalid {name}: not unix seconds")
+    if len(raw) > MAX_SECONDS_DIGITS:
+        raise SignatureError(f"invalid {name}: milliseconds or more, not unix seconds")
     skew = int(raw) - now
     if skew < -tolerance:
         raise SignatureError(f"stale timestamp: more than {tolerance} s old")

@@ -5,7 +5,8 @@ so the state is per alert. The asset comes from the labels `instance` (without i
 `host`, `hostname`, `node`, `nodename`, then `pod` or `service`; the severity from the
 `severity` label (free text). HA peers send the same notification each with its own
 `externalURL` and `receiver`, so `content_key` digests only what the notification means:
-the group key, the status and each alert's fingerprint, start and end.
+the group key, the status and each alert's fingerprint, start and end. A `version` other
+than 4 (Alertmanager) or 1 (Grafana) is refused: a new payload version may mean new fields.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from whisperer.api.formats.base import (
     text,
 )
 
+VERSIONS = ("4", "1")
+"""Alertmanager's webhook payload version, and Grafana's; absent is read as either."""
 HOST_LABELS = ("instance", "host", "hostname", "node", "nodename")
 FALLBACK_LABELS = ("pod", "service")
 MESSAGE_ANNOTATIONS = ("summary", "description", "message")
@@ -45,6 +48,14 @@ _PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:]+)):\d+$")
 def parse(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
     """The alerts of one Alertmanager or Grafana notification."""
     body = as_object(payload, field=ROOT)
+    version = body.get("version")
+    if version is not None and version not in VERSIONS:
+        raise PayloadError(
+            "version",
+            f"unknown version {str(version)[:20]!r}: this shim reads Alertmanager's webhook "
+            "version 4 and Grafana's version 1",
+            reason="unknown_version",
+        )
     items = as_list(body.get("alerts"), field="alerts")
     source = _source(body, items)
     extra = {"truncated_alerts": str(n)} if (n := _truncated(body)) else {}

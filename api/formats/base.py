@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
@@ -80,12 +80,14 @@ class Parsed:
 
 
 class PayloadError(ValueError):
-    """The request is malformed: 400, naming the field (`field`) and what is wrong."""
+    """The request is malformed: 400, naming the field (`field`) and what is wrong.
+    `reason` is the metric's label (`malformed` unless a format says better)."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: str, *, reason: str = "malformed") -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+        self.reason = reason
 
 
 class Ignored(Exception):  # noqa: N818 (an outcome, not a failure)
@@ -114,6 +116,12 @@ class Confirm(Exception):  # noqa: N818 (a request to act, not a failure)
 ROOT = "body"
 JsonObject = Mapping[str, Any]
 _EC2_INSTANCE = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_DELIVERY_ID = 255
+MAX_ASSET = 253
+MAX_SIGNAL = 1024
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def path(parent: str, key: str | int) -> str:
@@ -185,6 +193,43 @@ def header(headers: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
+def delivery_id(value: str | None, *, field: str) -> str | None:
+    """A sender's delivery id as given, or a PayloadError: at most MAX_DELIVERY_ID
+    characters and no control characters (it is logged, and digested into the Alert)."""
+    if value is None:
+        return None
+    if len(value) > MAX_DELIVERY_ID:
+        raise PayloadError(
+            field, f"a delivery id is at most {MAX_DELIVERY_ID} characters, not {len(value)}"
+        )
+    if _CONTROL.search(value):
+        raise PayloadError(field, "a delivery id may not hold control characters")
+    return value
+
+
+def check(alert: RawAlert) -> RawAlert:
+    """`alert`, or a PayloadError where an identifying field is longer than any tool's (an
+    asset name over MAX_ASSET, a DNS name's limit; a signal over MAX_SIGNAL) or the event
+    time is not plausible (Go's zero time `0001-01-01` sent as a date: the operator's time
+    arithmetic overflows near the ends of the calendar). Free text (message, labels) is cut
+    to what an Alert keeps, not refused: a 4xx loses the alert."""
+    if len(alert.asset.name) > MAX_ASSET:
+        raise PayloadError(
+            "asset", f"the asset name is {len(alert.asset.name)} characters, over {MAX_ASSET}"
+        )
+    if len(alert.signal) > MAX_SIGNAL:
+        raise PayloadError(
+            "signal", f"the alert name is {len(alert.signal)} characters, over {MAX_SIGNAL}"
+        )
+    if not EARLIEST <= alert.occurred_at < LATEST:
+        raise PayloadError(
+            "time",
+            f"{alert.occurred_at.isoformat()} is not a plausible event time "
+            f"({EARLIEST.year} to {LATEST.year})",
+        )
+    return alert
+
+
 def kind(value: object) -> str:
     """The JSON name of a value's type, for error messages."""
     if value is None:
@@ -233,6 +278,8 @@ def hint(
 
 
 def _is_ip(value: str) -> bool:
+    if ":" not in value and not value[-1:].isdigit():  # a host name: skip the exception
+        return False
     try:
         ipaddress.ip_address(value)
     except ValueError:

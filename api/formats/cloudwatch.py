@@ -13,13 +13,12 @@ The `content_key` of a transition is the same through SNS and EventBridge.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from whisperer.api.formats import severity
+from whisperer.api.formats import severity, strictjson
 from whisperer.api.formats.base import (
     ROOT,
     AssetHint,
@@ -39,6 +38,9 @@ from whisperer.api.formats.base import (
     path,
     required_text,
     text,
+)
+from whisperer.api.formats.base import (
+    delivery_id as delivery,
 )
 
 ALARM_SEVERITY: Severity = "high"
@@ -69,7 +71,8 @@ def parse(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
     """An SNS delivery (envelope, or raw) of a CloudWatch alarm notification."""
     body = as_object(payload, field=ROOT)
     if (header(headers, "x-amz-sns-rawdelivery") or "").lower() == "true":
-        return _alarm(body, at=ROOT, delivery_id=header(headers, "x-amz-sns-message-id"))
+        message_id = header(headers, "x-amz-sns-message-id")
+        return _alarm(body, at=ROOT, delivery_id=delivery(message_id, field="x-amz-sns-message-id"))
     kind = required_text(body, "Type")
     if kind == "SubscriptionConfirmation":
         raise Confirm(
@@ -81,12 +84,11 @@ def parse(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
     if kind != "Notification":
         raise PayloadError("Type", f"unknown SNS message type {kind[:40]!r}")
     message = required_text(body, "Message")
-    try:
-        alarm = json.loads(message)
-    except ValueError:
-        raise PayloadError("Message", "is not JSON (not a CloudWatch alarm)") from None
-    delivery = text(body, "MessageId") or header(headers, "x-amz-sns-message-id")
-    return _alarm(as_object(alarm, field="Message"), at="Message", delivery_id=delivery)
+    alarm = strictjson.loads(message, field="Message")
+    message_id = delivery(text(body, "MessageId"), field="MessageId") or delivery(
+        header(headers, "x-amz-sns-message-id"), field="x-amz-sns-message-id"
+    )
+    return _alarm(as_object(alarm, field="Message"), at="Message", delivery_id=message_id)
 
 
 def parse_eventbridge(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
@@ -117,7 +119,7 @@ def parse_eventbridge(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
         reason=text(state, "reason", at="detail.state"),
         dimensions=_eventbridge_dimensions(config),
         labels={"region": text(event, "region"), "account_id": text(event, "account")},
-        delivery_id=text(event, "id"),
+        delivery_id=delivery(text(event, "id"), field="id"),
     )
 
 

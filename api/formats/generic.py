@@ -42,6 +42,9 @@ from whisperer.api.formats.base import (
     string_map,
     text,
 )
+from whisperer.api.formats.base import (
+    delivery_id as delivery,
+)
 
 MAX_BATCH = 500
 DELIVERY_HEADERS = ("x-delivery-id", "webhook-id")
@@ -55,7 +58,10 @@ def parse(payload: Any, *, headers: Mapping[str, str]) -> Parsed:
         alerts = tuple(_alert(item, at=path(ROOT, i)) for i, item in enumerate(payload))
     else:
         alerts = (_alert(payload, at=ROOT),)
-    delivery_id = header(headers, *DELIVERY_HEADERS)
+    delivery_id = delivery(
+        header(headers, *DELIVERY_HEADERS),
+        field=next((h for h in DELIVERY_HEADERS if h in headers), DELIVERY_HEADERS[0]),
+    )
     return Parsed(
         alerts=alerts,
         delivery_id=delivery_id,

@@ -4,10 +4,11 @@ The canonical string is each signed key and its value as "Key\\nValue\\n", in AW
 Message, MessageId, Subject (if present), Timestamp, TopicArn, Type for a Notification;
 Message, MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type for a
 (Un)SubscriptionConfirmation. SignatureVersion 1 is RSA PKCS#1 v1.5 over SHA1, 2 over
-SHA256. The certificate is fetched (through the injected `fetch_cert`, the only I/O) only
-from an https URL whose host the allow-list matches (`sns.<region>.amazonaws.com[.cn]` by
-default), then cached by URL. Errors of `fetch_cert` itself propagate unchanged: a
-certificate that cannot be fetched now is a reason to retry, not a forgery.
+SHA256; version 1 only where the company allows it. The certificate is fetched (through
+the injected `fetch_cert`, the only I/O) only from an https URL whose host the allow-list
+matches (`sns.<region>.amazonaws.com[.cn]` by default), then cached by URL. Errors of
+`fetch_cert` itself propagate unchanged: a certificate that cannot be fetched now is a
+reason to retry, not a forgery.
 """
 
 from __future__ import annotations
@@ -55,14 +56,18 @@ def verify(
     *,
     fetch_cert: Callable[[str], bytes],
     allowed_hosts: re.Pattern[str] = DEFAULT_HOSTS,
+    allow_v1: bool = False,
 ) -> None:
-    """Nothing if SNS signed `message` (the decoded body) as it is; else a SignatureError."""
+    """Nothing if SNS signed `message` (the decoded body) as it is; else a SignatureError.
+    SignatureVersion 1 (SHA1) only where `allow_v1`."""
     if not isinstance(message, Mapping):
         raise SignatureError("the body is not an SNS message (a JSON object)")
     version = message.get("SignatureVersion")
     algorithm = HASHES.get(version) if isinstance(version, str) else None
     if algorithm is None:
         raise SignatureError(f"unsupported SignatureVersion {str(version)[:10]!r}")
+    if version == "1" and not allow_v1:
+        raise SignatureError("SignatureVersion 1 (SHA1) is not allowed for this company")
     canonical = canonical_string(message).encode()
     signature = _signature(message)
     certificate = _certificate(

@@ -18,5 +18,7 @@ async def post_azure(caller: Authenticated) -> JSONResponse:
     """A Fired or Resolved alert in the common alert schema."""
     state = caller.state
     state.metrics.received.labels("azure").inc()
-    parsed = parse_or_problem(azure.parse, decode(caller), caller=caller, state=state, fmt="azure")
+    parsed = parse_or_problem(
+        azure.parse, decode(caller, fmt="azure"), caller=caller, state=state, fmt="azure"
+    )
     return await accept(parsed, caller=caller, state=state, fmt="azure")

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from whisperer.api.deps import Caller
-from whisperer.api.formats.base import Ignored, Parsed, PayloadError
+from whisperer.api.formats.base import Ignored, Parsed, PayloadError, check
+from whisperer.api.ingest import DeliveryReused
 from whisperer.api.problems import Problem
 from whisperer.api.state import ShimState
 from whisperer.operator.errors import ForbiddenError, InvalidError
@@ -30,9 +31,12 @@ def parse_or_problem(
 ) -> Parsed | None:
     """The parser's result; None for a valid request that carries no alert; 400 if bad."""
     try:
-        return parse(payload, headers=caller.headers)
+        parsed: Parsed = parse(payload, headers=caller.headers)
+        for alert in parsed.alerts:
+            check(alert)
+        return parsed
     except PayloadError as exc:
-        state.metrics.rejected.labels(fmt, "malformed").inc()
+        state.metrics.rejected.labels(fmt, exc.reason).inc()
         raise Problem(400, "Bad Request", str(exc), field=exc.field) from exc
     except Ignored as ignored:
         reply = getattr(ignored, "reply", None)
@@ -49,6 +53,13 @@ async def accept(
         return JSONResponse(parsed.reply or {"status": "ignored"}, status_code=202)
     try:
         outcome = await state.ingestor.ingest(caller.tenant, parsed, body=caller.body, fmt=fmt)
+    except DeliveryReused as exc:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            f"{exc}: a retry must send the same body; a new alert needs a new delivery id",
+            field="delivery id",
+        ) from exc
     except InvalidError as exc:
         state.metrics.rejected.labels(fmt, "unstorable").inc()
         raise Problem(422, "Unprocessable Content", f"the alert cannot be stored: {exc}") from exc

@@ -19,6 +19,10 @@ async def post_datadog(caller: Authenticated) -> JSONResponse:
     state = caller.state
     state.metrics.received.labels("datadog").inc()
     parsed = parse_or_problem(
-        datadog.parse, decode(caller, forms=True), caller=caller, state=state, fmt="datadog"
+        datadog.parse,
+        decode(caller, fmt="datadog", forms=True),
+        caller=caller,
+        state=state,
+        fmt="datadog",
     )
     return await accept(parsed, caller=caller, state=state, fmt="datadog")

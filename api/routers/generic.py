@@ -19,6 +19,6 @@ async def post_generic(caller: Authenticated) -> JSONResponse:
     state = caller.state
     state.metrics.received.labels("generic").inc()
     parsed = parse_or_problem(
-        generic.parse, decode(caller), caller=caller, state=state, fmt="generic"
+        generic.parse, decode(caller, fmt="generic"), caller=caller, state=state, fmt="generic"
     )
     return await accept(parsed, caller=caller, state=state, fmt="generic")

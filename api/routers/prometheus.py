@@ -19,7 +19,11 @@ async def post_alertmanager(caller: Authenticated) -> JSONResponse:
     state = caller.state
     state.metrics.received.labels("alertmanager").inc()
     parsed = parse_or_problem(
-        alertmanager.parse, decode(caller), caller=caller, state=state, fmt="alertmanager"
+        alertmanager.parse,
+        decode(caller, fmt="alertmanager"),
+        caller=caller,
+        state=state,
+        fmt="alertmanager",
     )
     return await accept(parsed, caller=caller, state=state, fmt="alertmanager")
 
@@ -30,6 +34,6 @@ async def post_grafana(caller: Authenticated) -> JSONResponse:
     state = caller.state
     state.metrics.received.labels("grafana").inc()
     parsed = parse_or_problem(
-        alertmanager.parse, decode(caller), caller=caller, state=state, fmt="grafana"
+        alertmanager.parse, decode(caller, fmt="grafana"), caller=caller, state=state, fmt="grafana"
     )
     return await accept(parsed, caller=caller, state=state, fmt="grafana")

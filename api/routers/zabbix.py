@@ -19,6 +19,6 @@ async def post_zabbix(caller: Authenticated) -> JSONResponse:
     state = caller.state
     state.metrics.received.labels("zabbix").inc()
     parsed = parse_or_problem(
-        zabbix.parse, decode(caller), caller=caller, state=state, fmt="zabbix"
+        zabbix.parse, decode(caller, fmt="zabbix"), caller=caller, state=state, fmt="zabbix"
     )
     return await accept(parsed, caller=caller, state=state, fmt="zabbix")

@@ -36,7 +36,12 @@ def delivery_digest(key: str) -> str:
 
 def iso(when: datetime) -> str:
     """RFC 3339 in UTC, to the millisecond."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y does not pad years before 1000 ("1-01-01"), which the API
+    # server refuses as a date-time (a tool's Go zero time gets here).
+    return (
+        f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:"
+        f"{when.second:02d}.{when.microsecond // 1000:03d}Z"
+    )
 
 
 @dataclass(frozen=True)

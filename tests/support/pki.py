@@ -1,11 +1,13 @@
-"""A throwaway CA-less certificate and an HTTPS server on loopback, for SNS tests: the
-shim fetches the signing certificate (and confirms subscriptions) over real HTTPS."""
+"""Throwaway certificates and an HTTPS server on loopback: a CA-less certificate for the SNS
+tests (the shim fetches the signing certificate over real HTTPS), and a test CA issuing
+server certificates for the shim's own TLS."""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
 import ipaddress
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -94,3 +96,71 @@ def https_server(
     finally:
         server.shutdown()
         server.server_close()
+
+
+class LoopbackCA:
+    """A throwaway certificate authority on disk (`cert`), issuing loopback server
+    certificates: clients trust the CA, so a renewed leaf is trusted at once."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "whisperer test CA")])
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.cert = tmp / "ca.pem"
+        self.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    def issue(self, cert_path: Path, key_path: Path) -> int:
+        """A new key and certificate for 127.0.0.1, written over the two files at once
+        (each replaced by a rename, as a Secret mount swaps them); its serial number."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(self.name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        pem_key = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        for path, data in ((key_path, pem_key), (cert_path, cert.public_bytes(PEM))):
+            part = path.with_suffix(".new")
+            part.write_bytes(data)
+            part.replace(path)
+        return cert.serial_number
+
+
+PEM = serialization.Encoding.PEM
+
+
+def served_serial(port: int, ca: Path) -> int:
+    """The serial number of the certificate a TLS server on loopback presents now."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as conn,
+    ):
+        der = conn.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number

@@ -9,6 +9,8 @@ import io
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -175,3 +177,65 @@ async def apost(
     ):
         text = await response.text()
         return response.status, (json.loads(text) if text else {}), dict(response.headers)
+
+
+class ShimProcess:
+    """The real `whisperer-webhook` program in its own process, on a free loopback port."""
+
+    def __init__(self, kubeconfig: Path, *args: str, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        tls = "--tls-cert" in args
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self._args = [
+            str(Path(sys.executable).with_name("whisperer-webhook")),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *args,
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self._args, stdout=out, stderr=subprocess.STDOUT)
+
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the shim exited: {self.log.read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            except OSError:
+                return False
+            return True
+
+        wait_for(up, timeout=30, interval=0.1, what="the shim process to listen")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no draining, whatever is in flight."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextlib.contextmanager
+def shim_process(kubeconfig: Path, *args: str, log: Path) -> Iterator[ShimProcess]:
+    """A started ShimProcess, stopped at the end of the block."""
+    shim = ShimProcess(kubeconfig, *args, log=log)
+    shim.start()
+    try:
+        yield shim
+    finally:
+        shim.stop()

@@ -178,6 +178,31 @@ class RateLimit(Schema):
     )
 
 
+SnsTopicArn = Annotated[
+    str,
+    Field(
+        max_length=256,
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$",
+    ),
+]
+
+
+class SnsSettings(Schema):
+    """What the shim accepts from Amazon SNS for this company."""
+
+    allow_signature_v1: bool = Field(
+        default=False,
+        description="Accept SNS messages signed with SignatureVersion 1 (RSA over SHA1, the "
+        "topic default). Off: set the topic's SignatureVersion attribute to 2 (SHA256).",
+    )
+    topic_arns: list[SnsTopicArn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The SNS topics whose messages (and subscription confirmations) are "
+        "accepted; empty: any topic.",
+    )
+
+
 class WebhookSettings(Schema):
     """How the company's monitoring tools reach us."""
 
@@ -200,6 +225,9 @@ class WebhookSettings(Schema):
                 }
             ]
         },
+    )
+    sns: SnsSettings = Field(
+        default_factory=SnsSettings, description="Amazon SNS signature versions and topics."
     )
 
 

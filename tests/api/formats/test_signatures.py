@@ -150,6 +150,37 @@ def test_standard_webhooks_refusals(change: dict[str, str], reason: str) -> None
         verify(standard(KEY_BYTES) | change, [WHSEC])
 
 
+@pytest.mark.parametrize(
+    ("msg_id", "stamp", "reason"),
+    [
+        ("msg.2LkCzmm5Uc", str(int(NOW)), "webhook-id may not contain '.'"),
+        ("msg_2LkCzmm5Uc", f"{int(NOW)}.0", "a fraction"),
+        ("msg_2LkCzmm5Uc", f"{NOW:.3f}", "a fraction"),
+        ("msg_2LkCzmm5Uc", str(int(NOW) * 1000), "milliseconds"),
+    ],
+)
+def test_standard_webhooks_ids_and_timestamps_that_could_shift_the_signed_text(
+    msg_id: str, stamp: str, reason: str
+) -> None:
+    """Signed correctly, and refused all the same: `id.timestamp.body` is only unambiguous
+    when neither part holds a dot, and only whole seconds are compared with the window."""
+    mac = hmac.new(KEY_BYTES, f"{msg_id}.{stamp}.".encode() + BODY, hashlib.sha256).digest()
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+    with pytest.raises(SignatureError, match=reason):
+        verify(headers, [WHSEC])
+
+
+@pytest.mark.parametrize("stamp", [f"{int(NOW)}.25", str(int(NOW) * 1000), "1e9"])
+def test_our_timestamps_are_whole_seconds(stamp: str) -> None:
+    signature = hexmac(NEW, f"{stamp}.".encode() + BODY)
+    with pytest.raises(SignatureError, match="invalid x-timestamp"):
+        verify({"x-signature": f"sha256={signature}", "x-timestamp": stamp}, [NEW])
+
+
 def test_a_whsec_secret_that_is_not_base64_is_named_by_position_only() -> None:
     broken = "whsec_!!not-base64!!"
     assert verify(standard(b"plain"), ["plain", broken]) == "standard-webhooks"

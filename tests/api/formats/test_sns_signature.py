@@ -63,7 +63,7 @@ def fresh_cache() -> Iterator[None]:
 
 
 def signed(
-    message: dict[str, Any], *, version: str = "1", url: str | None = None
+    message: dict[str, Any], *, version: str = "2", url: str | None = None
 ) -> dict[str, Any]:
     """`message` signed with KEY as SNS would, its cert at a loopback URL."""
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
@@ -74,8 +74,12 @@ def signed(
     return out
 
 
-def verify(message: Any, fetch: Callable[[str], bytes] | None = None) -> None:
-    sns_signature.verify(message, fetch_cert=fetch or FakeFetch(), allowed_hosts=LOCAL)
+def verify(
+    message: Any, fetch: Callable[[str], bytes] | None = None, *, allow_v1: bool = False
+) -> None:
+    sns_signature.verify(
+        message, fetch_cert=fetch or FakeFetch(), allowed_hosts=LOCAL, allow_v1=allow_v1
+    )
 
 
 def test_the_canonical_string_of_a_notification() -> None:
@@ -107,7 +111,14 @@ def test_the_canonical_string_of_a_confirmation(payload: Load) -> None:
 @pytest.mark.parametrize("version", ["1", "2"])
 @pytest.mark.parametrize("sample", ["sns/firing", "sns/subscription-confirmation"])
 def test_a_signed_message_verifies(payload: Load, version: str, sample: str) -> None:
-    verify(signed(payload(sample), version=version))
+    verify(signed(payload(sample), version=version), allow_v1=version == "1")
+
+
+def test_signature_version_1_only_where_the_company_allows_it(payload: Load) -> None:
+    message = signed(payload("sns/firing"), version="1")
+    with pytest.raises(SignatureError, match="SignatureVersion 1"):
+        verify(message)
+    verify(message, allow_v1=True)
 
 
 def test_a_tampered_message_does_not(payload: Load) -> None:
@@ -130,7 +141,7 @@ def test_the_wrong_version_does_not(payload: Load) -> None:
     message = signed(payload("sns/firing"), version="1")
     message["SignatureVersion"] = "2"  # the SHA1 signature checked as SHA256
     with pytest.raises(SignatureError, match="mismatch"):
-        verify(message)
+        verify(message, allow_v1=True)
     message["SignatureVersion"] = "3"
     with pytest.raises(SignatureError, match="SignatureVersion"):
         verify(message)
