@@ -269,7 +269,8 @@ class RunCommands:
         properties = found.properties
         view = properties.instance_view if properties is not None else None
         limit = self.azure.settings.tail_chars
-        raw_state = str(getattr(view, "execution_state", None) or "Unknown")
+        raw = getattr(view, "execution_state", None)
+        raw_state = str(getattr(raw, "value", raw) or "Unknown")
         try:
             state = RunState(raw_state)
         except ValueError:
@@ -305,7 +306,8 @@ class RunCommands:
 def _os_type(machine: Any) -> str:
     profile = getattr(getattr(machine, "properties", None), "storage_profile", None)
     os_disk = getattr(profile, "os_disk", None)
-    return str(getattr(os_disk, "os_type", None) or "")
+    os_type = getattr(os_disk, "os_type", None)
+    return str(getattr(os_type, "value", os_type) or "")
 
 
 __all__ = [
