@@ -9,17 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from support.arm_stub import ArmStub, arm_stub
+from support.arm_stub import CLIENT_ID, CLIENT_SECRET, TENANT, ArmStub, arm_stub
 from support.moto import AwsDouble, aws_double
 
 from whisperer.operator.aws import Aws, AwsSettings
 from whisperer.operator.azure import Azure, AzureSettings, ServicePrincipal
 from whisperer.operator.clock import ManualClock
-
-SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-111122223333"
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-CLIENT_ID = "5c1e3d0e-0000-4000-8000-00000000a11e"
-CLIENT_SECRET = "stub-secret-not-a-real-one"
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,11 @@ ROUTES = [
         ),
     ),
 ]
+# The identities tests use (nothing real): a subscription, a tenant, and an app registration.
+SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-111122223333"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT_ID = "5c1e3d0e-0000-4000-8000-00000000a11e"
+CLIENT_SECRET = "stub-secret-not-a-real-one"
 BUSY_MESSAGE = (
     "Run command extension execution is in progress. Please wait for completion before "
     "invoking a run command."
@@ -448,10 +453,17 @@ class _Handler(BaseHTTPRequestHandler):
             None,
         )
 
-    do_GET = _handle
-    do_PUT = _handle
-    do_POST = _handle
-    do_DELETE = _handle
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
 
 
 @contextlib.contextmanager
@@ -475,4 +487,14 @@ def arm_stub(tmp: Path) -> Iterator[ArmStub]:
         server.server_close()
 
 
-__all__ = ["BUSY_MESSAGE", "ArmStub", "Outcome", "RunCommand", "arm_stub"]
+__all__ = [
+    "BUSY_MESSAGE",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "SUBSCRIPTION",
+    "TENANT",
+    "ArmStub",
+    "Outcome",
+    "RunCommand",
+    "arm_stub",
+]

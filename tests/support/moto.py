@@ -1,9 +1,10 @@
 """AWS for tests: moto's server in its own process on loopback, behind a thin fault proxy,
 also on loopback. The code under test reaches both only through AWS_ENDPOINT_URL.
 
-moto records what it is sent (emails, SMS and assumed roles read back through
-`/moto-api/data.json`; commands through its ListCommands) but runs no script: every SSM invocation it reports is Success. The
-proxy passes every request through to moto unchanged and can, per test:
+moto records what it is sent (emails, SMS and assumed roles, read back through
+`/moto-api/data.json`; commands, through its own ListCommands) but runs no script: every SSM
+invocation it reports is Success. The proxy passes every request through to moto unchanged
+and can, per test:
 
 - answer an operation with an AWS error, in that protocol's wire shape (JSON 1.1 for SSM,
   XML for the query protocol of STS and SNS, REST-JSON for SES v2), a number of times;
@@ -205,10 +206,17 @@ class _Proxy(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = _handle
-    do_POST = _handle
-    do_PUT = _handle
-    do_DELETE = _handle
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
 
 
 class _QuietServer(ThreadingHTTPServer):
