@@ -37,3 +37,44 @@ class ConflictError(TemporaryError):
 
 class UnavailableError(TemporaryError):
     """The API server (or another outside system) did not answer; retry later."""
+
+
+class ThrottledError(UnavailableError):
+    """An outside system asked us to slow down (AWS throttling, ARM 429); retry after `delay`."""
+
+
+class BusyError(TemporaryError):
+    """The target is busy with another operation (Azure: another run command in progress)."""
+
+
+class OutcomeUnknownError(TemporaryError):
+    """A request that changes something got no answer after it was sent: it may have been
+    carried out. Look it up (by its token or name) before sending it again; never resend
+    blindly."""
+
+
+class AssumeRoleDeniedError(ForbiddenError):
+    """STS refused to let us assume a company's role (trust policy, external id, or our own
+    permissions); the run fails with AssumeRoleDenied naming the role."""
+
+    def __init__(self, message: str, *, role_arn: str) -> None:
+        super().__init__(message)
+        self.role_arn = role_arn
+
+
+class UndeliverableError(PermanentError):
+    """A command cannot reach these targets (unknown, stopped, or not managed instances or
+    VMs); nothing ran on them."""
+
+    def __init__(self, message: str, *, targets: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.targets = targets
+
+
+class MessageRejectedError(PermanentError):
+    """An email or SMS was refused for good (rejected message, unverified sender, opted-out
+    or invalid number); `reason` is the provider's code."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

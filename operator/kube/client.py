@@ -36,10 +36,10 @@ def load_api_client(kubeconfig: str | None = None, context: str | None = None) -
     """An ApiClient from an explicit kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster."""
     path = kubeconfig or os.environ.get("KUBECONFIG")
     if path or (Path.home() / ".kube" / "config").exists():
-        return config.new_client_from_config(  # type: ignore[no-untyped-call]
+        return config.new_client_from_config(  # type: ignore[no-untyped-call,unused-ignore]
             config_file=path, context=context
         )
-    config.load_incluster_config()  # type: ignore[no-untyped-call]
+    config.load_incluster_config()  # type: ignore[no-untyped-call,unused-ignore]
     return client.ApiClient()
 
 

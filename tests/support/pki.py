@@ -1,6 +1,7 @@
 """Throwaway certificates and an HTTPS server on loopback: a CA-less certificate for the SNS
 tests (the shim fetches the signing certificate over real HTTPS), and a test CA issuing
-server certificates for the shim's own TLS."""
+server certificates for loopback servers real clients must trust (the shim's own TLS, the
+ARM stub)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,23 @@ class LoopbackCA:
             .not_valid_before(now - timedelta(minutes=5))
             .not_valid_after(now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
             .sign(self.key, hashes.SHA256())
         )
         self.cert = tmp / "ca.pem"
@@ -135,6 +153,14 @@ class LoopbackCA:
             .not_valid_after(now + timedelta(days=1))
             .add_extension(
                 x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
             .sign(self.key, hashes.SHA256())
@@ -164,3 +190,12 @@ def served_serial(port: int, ca: Path) -> int:
         der = conn.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der).serial_number
+
+
+def make_test_ca(tmp: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 that it signed: the CA's PEM
+    (for the client to trust), and the server's certificate and key."""
+    ca = LoopbackCA(tmp)
+    cert_path, key_path = tmp / "server.pem", tmp / "server-key.pem"
+    ca.issue(cert_path, key_path)
+    return ca.cert, cert_path, key_path
