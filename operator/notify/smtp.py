@@ -5,6 +5,7 @@ we were told to use)."""
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from typing import Literal
 from whisperer.operator.errors import DeliveryDeferredError, DeliveryRefusedError
 
 TlsMode = Literal["none", "starttls", "tls"]
+# Lines up to RFC 5322's hard limit: a subject is not folded right after "Subject:".
+POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Email:
 
 def build_message(email: Email) -> EmailMessage:
     """multipart/alternative (text, then HTML) with From, To, Subject, Date, Message-ID."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = _address(email.sender, email.sender_name)
     message["To"] = _address(email.to, email.to_name)
     # One line: a subject from a template never carries a header break.
@@ -115,6 +118,8 @@ def send_email(server: SmtpServer, email: Email) -> None:
             )
     except smtplib.SMTPResponseException as exc:  # the greeting was a refusal (421, 554)
         raise _by_code(exc.smtp_code, f"{where} refused the connection: {_text(exc)}") from exc
+    except smtplib.SMTPServerDisconnected as exc:  # no greeting (smtplib hides a timeout here)
+        raise DeliveryDeferredError(f"{where} sent no greeting: {exc}") from exc
     except ssl.SSLCertVerificationError as exc:
         raise DeliveryRefusedError(f"{where}: the certificate does not verify: {exc}") from exc
     except TimeoutError as exc:

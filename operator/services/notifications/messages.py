@@ -48,6 +48,11 @@ class Message:
         return ""
 
     @property
+    def sms_hint(self) -> str:
+        """What follows the subject in a text message: the command that shows the incident."""
+        return self.incident.show_command
+
+    @property
     def tz(self) -> str:
         """The reader's time zone."""
         return self.recipient.time_zone
@@ -282,6 +287,11 @@ class Resolved(Message):
     summary: str = ""
     time_to_resolve: timedelta | None = None
     sla_met: bool | None = None
+
+    @property
+    def sms_hint(self) -> str:
+        """Nothing: the company's contacts do not use the plugin."""
+        return ""
 
     def own_facts(self) -> Facts:
         """When, how long, and whether within the SLA."""

@@ -6,6 +6,7 @@ reported, and the built-in template renders instead."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ BUILTIN = Path(__file__).with_name("templates")
 PARTS = ("subject.txt", "txt", "html")
 MAX_SUBJECT = 200
 MAX_SMS = 320  # two SMS segments
+_BLANK_RUNS = re.compile(r"\n[ \t]*(\n[ \t]*)+\n")
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ class Renderer:
         subject = envs[False].get_template(f"{kind}.subject.txt").render(context)
         subject = " ".join(subject.split())[:MAX_SUBJECT]
         text = envs[False].get_template(f"{kind}.txt").render(context)
+        text = _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
         html = envs[True].get_template(f"{kind}.html").render(context)
-        sms = f"{subject} {message.incident.show_command}"[:MAX_SMS]
+        sms = f"{subject} {message.sms_hint}".strip()[:MAX_SMS]
         return Rendered(subject, text, html, sms)
 
 
