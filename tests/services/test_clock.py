@@ -47,7 +47,9 @@ def test_a_wake_event_ends_a_sleep_early() -> None:
     async def scenario() -> bool:
         for clock in (ManualClock(START), SystemClock()):
             wake = asyncio.Event()
-            task = asyncio.create_task(clock.sleep_until(clock.now() + timedelta(days=1), wake=wake))
+            task = asyncio.create_task(
+                clock.sleep_until(clock.now() + timedelta(days=1), wake=wake)
+            )
             await asyncio.sleep(0.01)
             wake.set()
             await asyncio.wait_for(task, 1)
