@@ -125,7 +125,8 @@ def test_https_with_a_test_ca(tmp_path: Path) -> None:
             DeliveryDeferredError,
         ),
         (
-            "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413",
+            "Webhook message delivery failed with error: "
+            "Microsoft Teams endpoint returned HTTP error 413",
             DeliveryRefusedError,
         ),
     ],

@@ -112,9 +112,11 @@ def test_a_wrong_password_is_permanent(pki: tuple[Path, Path, Path]) -> None:
 
 
 def test_starttls_asked_but_not_offered_is_permanent() -> None:
-    with smtp_server() as box:
-        with pytest.raises(DeliveryRefusedError, match="does not offer STARTTLS"):
-            send_email(SmtpServer(box.host, box.port, tls="starttls", timeout=5), email())
+    with (
+        smtp_server() as box,
+        pytest.raises(DeliveryRefusedError, match="does not offer STARTTLS"),
+    ):
+        send_email(SmtpServer(box.host, box.port, tls="starttls", timeout=5), email())
     assert box.received == []
 
 

@@ -19,7 +19,7 @@ def test_a_manual_clock_moves_only_forward_and_only_when_told() -> None:
     with pytest.raises(ValueError, match="does not go back"):
         clock.set(START)
     with pytest.raises(ValueError, match="timezone-aware"):
-        ManualClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        ManualClock(datetime(2026, 1, 1))
 
 
 def test_a_sleeper_wakes_when_the_clock_passes_its_time_and_not_before() -> None:

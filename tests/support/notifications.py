@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from support.cluster import REPO, load_documents
-
 from whisperer.operator.models.v1alpha1 import (
     Company,
     Incident,

@@ -32,8 +32,10 @@ from whisperer.operator.services.notifications.outbox import (
     sent,
 )
 from whisperer.operator.services.notifications.ratelimit import RateLimiter
-from whisperer.operator.services.notifications.render import Rendered
+from whisperer.operator.services.notifications.recipients import Delivery, Directory
+from whisperer.operator.services.notifications.render import Rendered, Renderer
 from whisperer.operator.services.notifications.retry import RetryPolicy
+from whisperer.operator.services.notifications.views import RecipientView, recipient_view
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 SecretReader = Callable[[str], Awaitable[Mapping[str, str]]]
@@ -56,6 +58,26 @@ class Outgoing:
     def webhook_id(self) -> str:
         """The Standard Webhooks id (the same on every retry)."""
         return f"msg_{self.key.id}"
+
+
+def compose(
+    delivery: Delivery,
+    *,
+    build: Callable[[RecipientView], Message],
+    renderer: Renderer,
+    directory: Directory,
+) -> Outgoing:
+    """The message of one delivery, written for its reader (their name and time zone)."""
+    reader = recipient_view(delivery.person, directory.technicians)
+    message = build(reader)
+    return Outgoing(
+        key=delivery.key,
+        channel=directory.channels[delivery.channel],
+        address=delivery.address,
+        recipient_name=delivery.person.name if delivery.person else "",
+        message=message,
+        rendered=renderer.render(message),
+    )
 
 
 class Transport(Protocol):
