@@ -139,7 +139,13 @@ def test_the_resolution_notice_tells_the_company_without_internal_commands() -> 
     message = next(m for m in MESSAGES if isinstance(m, Resolved))
     out = Renderer().render(message)
     html_text, text = flat(" ".join(parse(out.html).text)), flat(out.text)
-    for fact in ["Dear Priya Raman", message.summary, "2 h 15 min", "within your SLA"]:
+    for fact in [
+        "Dear Priya Raman",
+        message.summary,
+        "2 h 15 min",
+        "within your SLA",
+        "Fri 27 Nov 2026 11:17 EST",  # in the company's own time zone
+    ]:
         assert fact in html_text and fact in text, fact
     assert "kubectl" not in out.text and "kubectl" not in out.html and "kubectl" not in out.sms
 

@@ -166,7 +166,12 @@ def samples(title: str = "pm-db01 disk space low (/var/lib/postgresql)") -> list
         Person("Sam Taylor", "assignee", "sam@northwind-msp.example", technician="sam-taylor"),
         techs,
     )
-    priya = recipient_view(Person("Priya Raman", "contact", "priya@acme-dental.example"), techs)
+    # A contact's times read in the company's SLA policy's zone (New York for acme-dental).
+    priya = recipient_view(
+        Person("Priya Raman", "contact", "priya@acme-dental.example"),
+        techs,
+        default_zone=policy().spec.coverage.time_zone,
+    )
     duty = recipient_view(Person("duty-lead@northwind-msp.example", "escalation"), techs)
     free = runbook("free-disk-space")
     response_due = view.response_due_at

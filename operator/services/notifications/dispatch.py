@@ -66,9 +66,11 @@ def compose(
     build: Callable[[RecipientView], Message],
     renderer: Renderer,
     directory: Directory,
+    default_zone: str = "UTC",
 ) -> Outgoing:
-    """The message of one delivery, written for its reader (their name and time zone)."""
-    reader = recipient_view(delivery.person, directory.technicians)
+    """The message of one delivery, written for its reader (their name and time zone;
+    `default_zone` for those who are not technicians: the SLA policy's suits a company)."""
+    reader = recipient_view(delivery.person, directory.technicians, default_zone=default_zone)
     message = build(reader)
     return Outgoing(
         key=delivery.key,

@@ -235,20 +235,21 @@ def incident_view(
     )
 
 
-def recipient_view(person: Person | None, technicians: Mapping[str, Technician]) -> RecipientView:
+def recipient_view(
+    person: Person | None, technicians: Mapping[str, Technician], *, default_zone: str = "UTC"
+) -> RecipientView:
     """A person (None: a room) and their time zone: a technician's quiet hours' or first
-    shift's, else UTC."""
+    shift's, else `default_zone` (the company's SLA policy's zone suits its contacts)."""
     if person is None:
-        return RecipientView("everyone", "room")
-    zone = "UTC"
+        return RecipientView("everyone", "room", default_zone)
+    zone = default_zone
     tech = technicians.get(person.technician or "")
     if tech is not None:
         quiet = tech.spec.notifications.quiet_hours
-        zone = (
-            quiet.time_zone
-            if quiet
-            else (tech.spec.shifts[0].time_zone if tech.spec.shifts else "UTC")
-        )
+        if quiet is not None:
+            zone = quiet.time_zone
+        elif tech.spec.shifts:
+            zone = tech.spec.shifts[0].time_zone
     return RecipientView(person.name, person.role, zone)
 
 
