@@ -5,11 +5,12 @@ MSP's override folder wins file by file without ever breaking a message."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from support.notifications import samples
+from support.notifications import OPENED, company, incident, run, runbook, samples, technicians
 
 from whisperer.operator.models.v1alpha1 import MessageKind
 from whisperer.operator.services.notifications import payloads
@@ -19,8 +20,10 @@ from whisperer.operator.services.notifications.messages import (
     Message,
     Resolved,
     RunOutcome,
+    resolution,
 )
 from whisperer.operator.services.notifications.render import BUILTIN, Renderer, template_names
+from whisperer.operator.services.notifications.views import RecipientView, incident_view, run_view
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source"}
 EVIL = 'Disk <script>alert("x")</script> & "quotes" on pm-db01'
@@ -220,3 +223,34 @@ def test_a_missing_override_folder_is_reported(tmp_path: Path) -> None:
     assert Renderer(tmp_path / "nope").check() == [
         f"{tmp_path / 'nope'} is not a folder: the built-in templates are used"
     ]
+
+
+def test_a_resolution_says_how_it_ended() -> None:
+
+    view = incident_view(incident(), company(), technicians())
+    reader = RecipientView("Priya Raman", "contact", "America/New_York")
+    late = OPENED + timedelta(hours=5)
+    by_hand = resolution(view, reader, resolved_at=late, by="Sam Taylor", code="fixed", summary="s")
+    assert (by_hand.how, by_hand.time_to_resolve, by_hand.sla_met) == (
+        "technician",
+        timedelta(hours=5),
+        False,
+    )
+    healed = resolution(
+        view,
+        reader,
+        resolved_at=OPENED + timedelta(minutes=20),
+        healed_by=run_view(run("Succeeded"), runbook("free-disk-space")),
+    )
+    assert (healed.how, healed.by, healed.sla_met) == (
+        "automation",
+        "run free-disk-space-7f3a",
+        True,
+    )
+    text = Renderer().render(healed).text
+    assert "Fixed automatically by run free-disk-space-7f3a: the runbook Free disk space" in flat(
+        text
+    )
+    alone = resolution(view, reader, resolved_at=OPENED + timedelta(hours=1))
+    assert alone.how == "auto-resolve"
+    assert "Every alert cleared by itself and stayed clear." in Renderer().render(alone).text

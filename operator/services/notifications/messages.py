@@ -315,3 +315,35 @@ KINDS: dict[MessageKind, type[Message]] = {
     MessageKind.RESOLVED: Resolved,
 }
 """The context class of each kind."""
+
+
+def resolution(
+    incident: IncidentView,
+    reader: RecipientView,
+    *,
+    resolved_at: datetime,
+    by: str = "",
+    code: str = "",
+    summary: str = "",
+    healed_by: RunView | None = None,
+) -> Resolved:
+    """The resolution notice: by a technician (`by`, `code`, `summary` from the incident's
+    resolution), by automation (`healed_by`: the run whose alerts then cleared), or by every
+    alert clearing (neither). Time to resolve and the SLA's verdict from the incident."""
+    how: Literal["technician", "automation", "auto-resolve"] = (
+        "technician" if by else "automation" if healed_by else "auto-resolve"
+    )
+    if healed_by is not None and not summary:
+        summary = f"the runbook {healed_by.title} ran on {', '.join(healed_by.targets)}"
+    due = incident.resolution_due_at
+    return Resolved(
+        incident,
+        reader,
+        resolved_at=resolved_at,
+        how=how,
+        by=by or (f"run {healed_by.name}" if healed_by else ""),
+        code=code,
+        summary=summary,
+        time_to_resolve=resolved_at - incident.opened_at if incident.opened_at else None,
+        sla_met=resolved_at <= due if due else None,
+    )
