@@ -51,9 +51,14 @@ from whisperer.operator.services.notifications.views import (
     runbook_view,
 )
 
-# The clock of the sends starts at the wall clock's second: the reference library checks a
-# webhook's timestamp against it. (The incident's own times are fixed, in November 2026.)
-T0 = datetime.now(UTC).replace(microsecond=0)
+
+def wall() -> datetime:
+    """Where a test's clock starts: the wall clock's second, read when the test runs, since
+    the reference library checks a webhook's timestamp against the wall clock. (The
+    incident's own times are fixed, in November 2026.)"""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 POLICY = RetryPolicy(attempts=3)
 
@@ -231,7 +236,7 @@ def assignment(world: World, severity: str = "critical") -> list[tuple[Any, Any]
         kind=MessageKind.ASSIGNED,
         subject=subject,
         directory=world.directory,
-        now=T0,
+        now=wall(),
     )
     assert problems == []
     rb = runbook_view(runbook("free-disk-space"), view, acme)
@@ -248,7 +253,7 @@ def test_one_assignment_reaches_each_channel_once_and_a_rerun_sends_nothing(
     async def main() -> World:
         async with receiver() as http:
             world = World(smtp, http, pki[0], directory_for(smtp, http.url), secrets_for(http.url))
-            clock = ManualClock(T0)
+            clock = ManualClock(wall())
             wanted = assignment(world)
             entries = await send_all(world, wanted, {}, clock)
             assert {e.key.channel: e.state for e in entries.values()} == {
@@ -292,11 +297,11 @@ def escalation(world: World) -> list[tuple[Any, Any]]:
     subject = Subject(view.id, "critical", acme, "sam-taylor")
     level = next(lv for lv in policy().spec.escalation if lv.level == 2)
     found, _ = deliveries(
-        level_targets(subject, world.directory, level, now=T0),
+        level_targets(subject, world.directory, level, now=wall()),
         kind=MessageKind.ESCALATION,
         subject=subject,
         directory=world.directory,
-        now=T0,
+        now=wall(),
         level="2",
     )
 
@@ -323,7 +328,7 @@ def test_failures_end_as_the_outbox_says(smtp: Mailbox, pki: tuple[Path, Path, P
             http.replies["/teams/webhookb2/secret"] = Reply(400, "Bad payload")
             http.replies["/psa/hook"] = Reply(503, "maintenance", {"Retry-After": "300"})
             del world.secrets["noc-slack"]  # the MSP has not created it yet
-            clock = ManualClock(T0)
+            clock = ManualClock(wall())
             entries = await send_all(world, escalation(world), {}, clock)
             by = {(e.key.channel, e.key.recipient): e for e in entries.values()}
             assert by[("msp-email", "priya@acme-dental.example")].state == "sent"
@@ -384,10 +389,10 @@ def test_ses_plugs_in_behind_the_same_interface(
                 kind=MessageKind.ASSIGNED,
                 subject=subject,
                 directory=world.directory,
-                now=T0,
+                now=wall(),
             )
             wanted = [(d, lambda r: Assigned(view, r)) for d in found if d.channel == "msp-ses"]
-            return world, await send_all(world, wanted, {}, ManualClock(T0))
+            return world, await send_all(world, wanted, {}, ManualClock(wall()))
 
     world, entries = asyncio.run(main())
     (entry,) = entries.values()
