@@ -78,3 +78,23 @@ class MessageRejectedError(PermanentError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+class DeliveryRefusedError(PermanentError):
+    """The receiving system refused a message for good (SMTP 5xx, HTTP 4xx other than 408 and
+    429, a certificate that does not verify): recorded on the incident, never retried."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DeliveryDeferredError(TemporaryError):
+    """The message could not be handed over now (SMTP 4xx, a connection error, a timeout, HTTP
+    5xx, 408 or 429): retried with backoff; `retry_after` is the receiver's own Retry-After in
+    seconds, when it sent one."""
+
+    def __init__(
+        self, message: str, *, code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, delay=retry_after if retry_after is not None else 10.0)
+        self.code = code
+        self.retry_after = retry_after

@@ -15,7 +15,7 @@ ensure_venv() {
   # A hash of pyproject.toml decides whether the install is current; a new module also needs
   # a reinstall (the strict editable install links each file), so count the files too.
   local want have
-  want="$( (cat pyproject.toml; find operator api cli -name '*.py' | sort) | sha256sum | cut -c1-16)"
+  want="$( (cat pyproject.toml; find operator api cli -type f \( -name '*.py' -o -path '*/templates/*' -o -path '*/data/*' \) | sort) | sha256sum | cut -c1-16)"
   have="$(cat .venv/.installed 2>/dev/null || true)"
   if [[ "$want" != "$have" ]]; then
     log "installing alert-whisperer and its test tools into .venv"

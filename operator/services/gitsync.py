@@ -211,6 +211,7 @@ def validate(docs: list[Doc]) -> None:
                     )
                 )
     errors.extend(_signal_rule_conflicts(models.get("SignalRule", [])))
+    errors.extend(_channel_problems(models.get("NotificationChannel", []), models))
     if errors:
         raise SyncStepError("ValidationFailed", f"{len(errors)} document(s) invalid", errors)
 
@@ -248,6 +249,42 @@ def _signal_rule_conflicts(rules: list[tuple[Doc, Any]]) -> list[FileError]:
                     )
                     break
             claimed.setdefault(pattern.lower(), []).append((sources, name))
+    return errors
+
+
+def _channel_problems(
+    channels: list[tuple[Doc, Any]], models: dict[str, list[tuple[Doc, Any]]]
+) -> list[FileError]:
+    """One default email channel and one default sms channel at most; a technician's
+    channels are in the repository."""
+    errors: list[FileError] = []
+    defaults: dict[str, str] = {}  # medium -> channel
+    for doc, channel in sorted(channels, key=lambda item: item[1].metadata.name):
+        if not channel.spec.default:
+            continue
+        medium, name = channel.spec.medium, channel.metadata.name
+        if medium in defaults:
+            errors.append(
+                FileError(
+                    doc.file,
+                    doc.index,
+                    f"NotificationChannel {defaults[medium]!r} is already the default "
+                    f"{medium} channel: one default {medium} channel at most",
+                )
+            )
+        defaults.setdefault(medium, name)
+    names = {channel.metadata.name for _, channel in channels}
+    for doc, tech in models.get("Technician", []):
+        for wanted in tech.spec.notifications.channels:
+            if wanted not in names:
+                errors.append(
+                    FileError(
+                        doc.file,
+                        doc.index,
+                        f"notifications.channels names {wanted!r}, which is not a "
+                        "NotificationChannel in the repository",
+                    )
+                )
     return errors
 
 

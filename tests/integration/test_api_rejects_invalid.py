@@ -68,6 +68,15 @@ VALID: dict[str, dict[str, Any]] = {
         "sources": ["zabbix"],
         "order": 20,
     },
+    "NotificationChannel": {
+        "type": "smtp",
+        "default": True,
+        "smtp": {
+            "host": "smtp.example.com",
+            "from": "noc@example.com",
+            "secretRef": {"name": "msp-smtp"},
+        },
+    },
     "GitSource": {
         "url": "https://git.example.com/cfg.git",
         "ref": {"branch": "main"},
@@ -189,6 +198,28 @@ CREATE_CASES: list[tuple[str, Mutate, str]] = [
     ("SignalRule", _set("category", "Power Supply"), "spec.category in body should match"),
     ("SignalRule", _set("sources", ["nagios"]), 'Unsupported value: "nagios"'),
     ("SignalRule", _set("patterns", []), "spec.patterns in body should have at least 1 items"),
+    (
+        "NotificationChannel",
+        _set("slack", {"urlSecretRef": {"name": "s", "key": "url"}}),
+        "give exactly one settings object, the one type names",
+    ),
+    (
+        "NotificationChannel",
+        _set("smtp.tls", "none"),
+        "a password is never sent over an unencrypted connection",
+    ),
+    ("NotificationChannel", _set("smtp.timeout", "10m"), "timeout must be between 1s and 120s"),
+    ("NotificationChannel", _set("broadcast", {"kinds": ["assigned"]}), "only a room"),
+    (
+        "NotificationChannel",
+        _set("smtp.tls", "ssl"),
+        'Unsupported value: "ssl"',
+    ),
+    (
+        "Technician",
+        _set("notifications", {"quietHours": {"start": "22:00", "end": "22:00"}}),
+        "quiet hours must not be empty",
+    ),
     (
         "GitSource",
         _set("ref", {"branch": "main", "tag": "v1"}),

@@ -81,3 +81,24 @@ def test_webhook_identity_reads_signal_rules_and_writes_none(cluster: Cluster) -
     assert can("list", "signalrules.alertwhisperer.io") == "yes"
     assert can("watch", "signalrules.alertwhisperer.io") == "yes"
     assert can("create", "signalrules.alertwhisperer.io") == "no"
+
+
+def test_notification_channels_are_the_msp_admins_and_the_operator_reads_them(
+    cluster: Cluster,
+) -> None:
+    def can(identity: str, verb: str) -> str:
+        out = kubectl(
+            "auth",
+            "can-i",
+            verb,
+            "notificationchannels.alertwhisperer.io",
+            kubeconfig=cluster.identity(identity),
+            check=False,
+        )
+        return out.stdout.strip()
+
+    assert can("msp-admin", "create") == "yes"
+    assert can("operator", "list") == "yes"
+    assert can("operator", "watch") == "yes"
+    assert can("technician", "get") == "no"
+    assert can("company-admin", "get") == "no"

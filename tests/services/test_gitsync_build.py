@@ -25,6 +25,7 @@ def test_the_example_config_repo_builds_and_validates() -> None:
         "Technician",
         "Silence",
         "SignalRule",
+        "NotificationChannel",
     }
     validate(docs)
     assert len({d.id for d in docs}) == len(docs)
@@ -162,3 +163,57 @@ def test_validate_refuses_a_signal_rule_whose_pattern_python_cannot_use(tmp_path
     assert [(e.file, e.document) for e in info.value.errors] == [("cfg/s.yaml", 0)]
     assert "spec.patterns" in info.value.errors[0].message
     assert "does not compile" in info.value.errors[0].message
+
+
+def _channel(name: str, **spec: object) -> dict[str, object]:
+    return {
+        "apiVersion": "alertwhisperer.io/v1alpha1",
+        "kind": "NotificationChannel",
+        "metadata": {"name": name},
+        "spec": {"type": "sms", "sms": {"region": "us-east-1"}, **spec},
+    }
+
+
+def test_channels_are_config_one_default_each_and_technicians_name_real_ones(
+    tmp_path: Path,
+) -> None:
+    smtp = {"host": "smtp.example.com", "from": "noc@example.com"}
+    docs = [
+        _channel("mail-a", type="smtp", smtp=smtp, sms=None, default=True),
+        _channel("mail-b", type="smtp", smtp=smtp, sms=None, default=True),
+        _channel("texts", default=True),
+        _channel("more-texts"),  # not a default: fine
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "Technician",
+            "metadata": {"name": "t"},
+            "spec": {
+                "username": "t@example.com",
+                "displayName": "T",
+                "email": "t@example.com",
+                "notifications": {"channels": ["texts", "pager"]},
+            },
+        },
+    ]
+    for doc in docs:
+        spec = doc["spec"]
+        assert isinstance(spec, dict)
+        for key in [k for k, v in spec.items() if v is None]:
+            del spec[key]
+    write(tmp_path, "cfg/channels.yaml", yaml.safe_dump_all(docs))
+    built = build(tmp_path, "cfg")
+    assert {d.kind.info.kind for d in built} == {"NotificationChannel", "Technician"}
+    with pytest.raises(SyncStepError) as info:
+        validate(built)
+    assert sorted((e.document, e.message) for e in info.value.errors) == [
+        (
+            1,
+            "NotificationChannel 'mail-a' is already the default email channel: "
+            "one default email channel at most",
+        ),
+        (
+            4,
+            "notifications.channels names 'pager', which is not a NotificationChannel in the "
+            "repository",
+        ),
+    ]

@@ -1,7 +1,7 @@
 """Throwaway certificates and an HTTPS server on loopback: a CA-less certificate for the SNS
 tests (the shim fetches the signing certificate over real HTTPS), and a test CA issuing
 server certificates for loopback servers real clients must trust (the shim's own TLS, the
-ARM stub)."""
+ARM stub, SMTP with STARTTLS, webhook receivers)."""
 
 from __future__ import annotations
 

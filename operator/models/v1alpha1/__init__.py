@@ -10,6 +10,11 @@ from whisperer.operator.models.v1alpha1.execution import (
 )
 from whisperer.operator.models.v1alpha1.gitsource import GitSource, GitSourceSpec, GitSourceStatus
 from whisperer.operator.models.v1alpha1.incident import Incident, IncidentSpec, IncidentStatus
+from whisperer.operator.models.v1alpha1.notification import (
+    MessageKind,
+    NotificationChannel,
+    NotificationChannelSpec,
+)
 from whisperer.operator.models.v1alpha1.resource import Resource
 from whisperer.operator.models.v1alpha1.routing import RoutingRule, RoutingRuleSpec
 from whisperer.operator.models.v1alpha1.runbook import Runbook, RunbookSpec
@@ -26,6 +31,7 @@ KINDS: tuple[type[Resource], ...] = (
     Runbook,
     Silence,
     SignalRule,
+    NotificationChannel,
     GitSource,
     Alert,
     Incident,
@@ -41,6 +47,7 @@ CONFIG_KINDS: tuple[type[Resource], ...] = (
     Runbook,
     Silence,
     SignalRule,
+    NotificationChannel,
 )
 """The kinds an MSP admin commits to the config repo."""
 
@@ -66,6 +73,9 @@ __all__ = [
     "Incident",
     "IncidentSpec",
     "IncidentStatus",
+    "MessageKind",
+    "NotificationChannel",
+    "NotificationChannelSpec",
     "Resource",
     "RoutingRule",
     "RoutingRuleSpec",

@@ -56,6 +56,39 @@ class Leave(Schema):
     reason: ShortText = Field(default="", description="Why (optional).")
 
 
+class QuietHours(Schema):
+    """A daily window in which messages about non-critical incidents wait; one that ends
+    before it starts runs past midnight."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self.start != self.end", "message": "quiet hours must not be empty"}
+            ]
+        }
+    )
+    start: Clock = Field(description="When the quiet hours start.")
+    end: Clock = Field(description="When they end (the held messages go out then).")
+    time_zone: str = Field(default="UTC", pattern=TIME_ZONE, description="The IANA time zone.")
+
+
+class NotificationPreferences(Schema):
+    """How the technician wants to be told."""
+
+    channels: list[Name] = Field(
+        default_factory=list,
+        max_length=8,
+        description="NotificationChannels to use, by name: an email channel writes to `email`, "
+        "an sms channel texts `phone` (critical incidents only), a chat room or webhook posts "
+        "there. Empty: the default email channel.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    quiet_hours: QuietHours | None = Field(
+        default=None,
+        description="Messages about incidents that are not critical wait until these end.",
+    )
+
+
 class TechnicianSpec(Schema):
     """Who the technician is and what they can take."""
 
@@ -82,6 +115,10 @@ class TechnicianSpec(Schema):
         default_factory=list, max_length=14, description="Weekly shifts; none means always on."
     )
     leave: list[Leave] = Field(default_factory=list, max_length=32, description="Time off.")
+    notifications: NotificationPreferences = Field(
+        default_factory=NotificationPreferences,
+        description="Which channels reach them, and their quiet hours.",
+    )
 
 
 class TechnicianStatus(StatusBase):
