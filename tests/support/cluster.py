@@ -37,7 +37,7 @@ class Cluster:
     """The API server's audit log (hack/cluster's; unknown on an existing cluster)."""
 
     def identity(self, name: str) -> Path:
-        """The kubeconfig of one of the six identities."""
+        """The kubeconfig of one of the seven identities."""
         if self.kubeconfig_dir is None:
             raise LookupError("WHISPERER_KUBECONFIG_DIR is not set: identities are unknown")
         return self.kubeconfig_dir / name
