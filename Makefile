@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs (.venv, the control plane).
-.PHONY: run test crds lint
+.PHONY: run test crds manifests lint
 
 run:  ## run the system locally (control plane, example config, webhook, operator)
 	hack/run
@@ -7,5 +7,8 @@ run:  ## run the system locally (control plane, example config, webhook, operato
 test:  ## lint, type check, import contract, CRD drift, control plane, pytest
 	hack/test
 
-crds:  ## regenerate crds/ from the models
+crds:  ## regenerate crds/ and charts/alert-whisperer/crds/ from the models
 	PYTHONSAFEPATH=1 .venv/bin/python -m whisperer.operator.models.crdgen
+
+manifests:  ## render manifests/install/ from the Helm chart
+	hack/render-install

@@ -12,3 +12,7 @@ WHISPERER_STATE_DIR="${WHISPERER_STATE_DIR:-$WHISPERER_CACHE_ROOT/cluster}"
 
 log() { printf '[hack] %s\n' "$*" >&2; }
 die() { printf '[hack] error: %s\n' "$*" >&2; exit 1; }
+# Helm, built from its Go module by hack/build-helm into the same cache.
+HELM_VERSION="${WHISPERER_HELM_VERSION:-$(tr -d '[:space:]' < "$_hack_dir/helm-version")}"
+HELM_CACHE="$WHISPERER_CACHE_ROOT/helm-$HELM_VERSION"
+HELM_BIN="$HELM_CACHE/bin"

@@ -1,7 +1,8 @@
 """Turns the pydantic models into CustomResourceDefinitions: the models are the schema.
 
-Run `python -m whisperer.operator.models.crdgen` to rewrite `crds/`, or with `--check` to
-fail when the checked-in YAML differs from what the models generate.
+Run `python -m whisperer.operator.models.crdgen` to rewrite `crds/` and the Helm chart's
+copy (`charts/alert-whisperer/crds/`, which Helm installs and keeps on uninstall), or with
+`--check` to fail when either differs from what the models generate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import yaml
 from whisperer.operator.models.v1alpha1 import CATEGORY, GROUP, KINDS, VERSION, Resource
 
 JSON = dict[str, Any]
+# Where the CRDs are written: the API contract, and the chart's copy of it (byte for byte).
+OUT_DIRS = (Path("crds"), Path("charts/alert-whisperer/crds"))
 
 # JSON Schema keywords a structural schema may not carry, or that pydantic adds for people.
 _DROPPED = {"title", "additionalProperties", "$defs"}
@@ -166,37 +169,50 @@ def expected_files() -> dict[str, str]:
     return {f"{k.info.plural}.{GROUP}.yaml": render(k) for k in KINDS}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write crds/, or with --check report drift and exit 1."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=Path("crds"), help="the crds/ folder")
-    parser.add_argument("--check", action="store_true", help="fail if crds/ is out of date")
-    args = parser.parse_args(argv)
-    files = expected_files()
+def _sync(out: Path, files: dict[str, str], *, check: bool) -> list[str]:
+    """Bring one folder in line with `files` (unless check); the names that differed."""
     drift = []
     for name, content in files.items():
-        path = args.out / name
+        path = out / name
         current = path.read_text() if path.exists() else None
         if current != content:
             drift.append(name)
-            if not args.check:
+            if not check:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(content)
-    stale = sorted(p.name for p in args.out.glob(f"*.{GROUP}.yaml") if p.name not in files)
+    stale = sorted(p.name for p in out.glob(f"*.{GROUP}.yaml") if p.name not in files)
     for name in stale:
         drift.append(name)
-        if not args.check:
-            (args.out / name).unlink()
-    if args.check and drift:
-        print(
-            f"crds/ is out of date with the models: {', '.join(drift)}.\n"
-            "Run: python -m whisperer.operator.models.crdgen",
-            file=sys.stderr,
-        )
-        return 1
-    if not args.check:
-        print(f"wrote {len(drift)} of {len(files)} CRDs into {args.out}/", file=sys.stderr)
-    return 0
+        if not check:
+            (out / name).unlink()
+    return drift
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write crds/ and the chart's crds/, or with --check report drift and exit 1."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        action="append",
+        help="a folder to write (repeatable; default: crds/ and charts/alert-whisperer/crds/)",
+    )
+    parser.add_argument("--check", action="store_true", help="fail if a folder is out of date")
+    args = parser.parse_args(argv)
+    files = expected_files()
+    failed = False
+    for out in args.out or OUT_DIRS:
+        drift = _sync(out, files, check=args.check)
+        if args.check and drift:
+            failed = True
+            print(
+                f"{out}/ is out of date with the models: {', '.join(drift)}.\n"
+                "Run: python -m whisperer.operator.models.crdgen (make crds)",
+                file=sys.stderr,
+            )
+        elif not args.check:
+            print(f"wrote {len(drift)} of {len(files)} CRDs into {out}/", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

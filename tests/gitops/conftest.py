@@ -23,10 +23,42 @@ def operator_running(cluster: Cluster) -> Iterator[None]:
         yield
 
 
+def let_the_operator_read_secrets(admin: KubeClient, namespace: str) -> None:
+    """The chart lets the operator read Secrets in the platform namespace only; a GitSource
+    elsewhere (each test's own namespace) needs this grant, as docs/gitops.md says."""
+    rbac = client.RbacAuthorizationV1Api(admin.api_client)
+    rbac.create_namespaced_role(
+        namespace,
+        {
+            "metadata": {"name": "gitsource-credentials"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "gitsource-credentials"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "gitsource-credentials",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "alert-whisperer-operator",
+                    "namespace": "alert-whisperer",
+                }
+            ],
+        },
+    )
+
+
 @pytest.fixture
 def world(
     operator_running: None, admin: KubeClient, namespace: str, tmp_path: Path
 ) -> Iterator[World]:
+    let_the_operator_read_secrets(admin, namespace)
     repo = Repo(tmp_path / "repo")
     repo.path.mkdir()
     repo.git("init", "-q", "-b", "main")

@@ -86,3 +86,26 @@ def test_binaries_report_the_pinned_version(cluster: Cluster) -> None:
         assert out["clientVersion"]["gitVersion"] == pinned
         assert out["serverVersion"]["gitVersion"] == pinned
     assert out["serverVersion"]["major"] == "1"
+
+
+def test_up_on_a_running_cluster_renews_the_service_account_tokens(cluster: Cluster) -> None:
+    """The operator and webhook kubeconfigs are TokenRequest tokens of their ServiceAccounts;
+    each `up` mints fresh ones (a week long), and the earlier ones keep working meanwhile."""
+    if os.environ.get("WHISPERER_USE_EXISTING_CLUSTER") or cluster.kubeconfig_dir is None:
+        pytest.skip("an existing cluster's identities are not ours to renew")
+    operator = cluster.identity("operator")
+    before = operator.read_text()
+    again = _run("up")
+    assert again.returncode == 0, again.stderr
+    assert "minted ServiceAccount tokens" in again.stderr
+    after = operator.read_text()
+    assert after != before
+    old = operator.with_name("operator-before")
+    old.write_text(before)
+    try:
+        for kubeconfig in (operator, old):
+            who = kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}",
+                          kubeconfig=kubeconfig).stdout  # fmt: skip
+            assert who == "system:serviceaccount:alert-whisperer:alert-whisperer-operator"
+    finally:
+        old.unlink()

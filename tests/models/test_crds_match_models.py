@@ -1,4 +1,5 @@
-"""The checked-in CRDs are exactly what the models generate, and they are well formed."""
+"""The checked-in CRDs (crds/ and the Helm chart's copy) are exactly what the models
+generate, and they are well formed."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from whisperer.operator.models import crdgen
 from whisperer.operator.models.v1alpha1 import CATEGORY, KINDS, Resource
 
 
-def test_checked_in_crds_equal_generated() -> None:
+@pytest.mark.parametrize("folder", [str(d) for d in crdgen.OUT_DIRS])
+def test_checked_in_crds_equal_generated(folder: str) -> None:
     expected = crdgen.expected_files()
-    on_disk = {p.name: p.read_text() for p in (REPO / "crds").glob("*.yaml")}
-    assert set(on_disk) == set(expected), "crds/ has missing or stale files"
+    on_disk = {p.name: p.read_text() for p in (REPO / folder).glob("*.yaml")}
+    assert set(on_disk) == set(expected), f"{folder}/ has missing or stale files"
     drifted = [name for name, text in expected.items() if on_disk[name] != text]
-    assert not drifted, f"regenerate crds/ (python -m whisperer.operator.models.crdgen): {drifted}"
+    assert not drifted, f"regenerate {folder}/ (make crds): {drifted}"
 
 
 def test_check_mode_reports_drift(tmp_path: Any) -> None:
@@ -26,6 +28,10 @@ def test_check_mode_reports_drift(tmp_path: Any) -> None:
     assert crdgen.main(["--out", str(tmp_path), "--check"]) == 1
     assert crdgen.main(["--out", str(tmp_path)]) == 0
     assert crdgen.main(["--out", str(tmp_path), "--check"]) == 0
+    other = tmp_path / "chart-crds"
+    assert crdgen.main(["--out", str(tmp_path), "--out", str(other)]) == 0
+    (other / target.name).unlink()
+    assert crdgen.main(["--out", str(tmp_path), "--out", str(other), "--check"]) == 1
 
 
 def _walk(schema: dict[str, Any], path: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Bring up (or reuse) the local control plane and talk to it as the six identities."""
+"""Bring up (or reuse) the local control plane and talk to it as its seven identities."""
 
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ class Cluster:
 
     kubeconfig: Path
     kubeconfig_dir: Path | None
+    audit_log: Path | None = None
+    """The API server's audit log (hack/cluster's; unknown on an existing cluster)."""
 
     def identity(self, name: str) -> Path:
-        """The kubeconfig of one of the six identities."""
+        """The kubeconfig of one of the seven identities."""
         if self.kubeconfig_dir is None:
             raise LookupError("WHISPERER_KUBECONFIG_DIR is not set: identities are unknown")
         return self.kubeconfig_dir / name
@@ -63,7 +65,10 @@ def bring_up() -> Cluster:
         raise RuntimeError(f"hack/cluster up failed ({result.returncode}):\n{result.stderr}")
     env = _parse_exports(result.stdout)
     kdir = env.get("WHISPERER_KUBECONFIG_DIR") or os.environ.get("WHISPERER_KUBECONFIG_DIR")
-    return Cluster(Path(env["KUBECONFIG"]), Path(kdir) if kdir else None)
+    audit = env.get("WHISPERER_AUDIT_LOG")
+    return Cluster(
+        Path(env["KUBECONFIG"]), Path(kdir) if kdir else None, Path(audit) if audit else None
+    )
 
 
 def kubectl_path() -> str:

@@ -34,7 +34,7 @@ USERS = {
     "company-admin": COMPANY_ADMIN,
     "technician": TECHNICIAN,
     "outsider": "eve@outsider.example",
-    "operator": "whisperer-operator",
+    "operator": "system:serviceaccount:alert-whisperer:alert-whisperer-operator",
 }
 NOW = "2026-11-27T00:00:00Z"
 
