@@ -78,6 +78,8 @@ class MessageRejectedError(PermanentError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
 class DeliveryRefusedError(PermanentError):
     """The receiving system refused a message for good (SMTP 5xx, HTTP 4xx other than 408 and
     429, a certificate that does not verify): recorded on the incident, never retried."""

@@ -10,8 +10,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from whisperer.operator.aws.settings import AwsSettings
+from whisperer.operator.azure.settings import AzureSettings
+from whisperer.operator.environment import number
+from whisperer.operator.kube.lease import LeaderElectionSettings
 from whisperer.operator.services.analysis import Settings as AISettings
-from whisperer.operator.services.environment import number
+from whisperer.operator.services.notifications.config import NotificationSettings
 
 DEFAULT_WEBHOOK_URL = "http://whisperer-webhook.alert-whisperer.svc:8080"
 
@@ -43,6 +47,14 @@ class Settings:
     """Objects per page when the operator lists a kind (WHISPERER_LIST_PAGE_SIZE)."""
     ai: AISettings = field(default_factory=AISettings)
     """The optional AI analysis (WHISPERER_AI_*, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)."""
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    """AWS calls: sessions, timeouts, bounds (WHISPERER_AWS_*; endpoints: AWS_ENDPOINT_URL*)."""
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    """Azure calls: endpoints, timeouts, bounds (WHISPERER_AZURE_*)."""
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    """Messages: templates, retries, rate limits (WHISPERER_NOTIFY_*)."""
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    """Whether and how the operator elects a leader (WHISPERER_LEADER_ELECTION, _LEASE_*)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +77,10 @@ class Settings:
             alerts_in_flight=int(number(env, "WHISPERER_ALERTS_IN_FLIGHT", 256, low=1, high=4096)),
             list_page_size=int(number(env, "WHISPERER_LIST_PAGE_SIZE", 500, low=10, high=5000)),
             ai=AISettings.from_env(env),
+            aws=AwsSettings.from_env(env),
+            azure=AzureSettings.from_env(env),
+            notifications=NotificationSettings.from_env(env),
+            leader_election=LeaderElectionSettings.from_env(env),
         )
 
 

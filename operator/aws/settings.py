@@ -13,20 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from whisperer.operator.errors import PermanentError
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise PermanentError(f"{name} must be a number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise PermanentError(f"{name} must be between {low:g} and {high:g}, not {raw}")
-    return value
+from whisperer.operator.environment import number
 
 
 @dataclass(frozen=True)
@@ -54,23 +41,21 @@ class AwsSettings:
         env = os.environ if environ is None else environ
         return cls(
             session_seconds=int(
-                _number(env, "WHISPERER_AWS_SESSION_SECONDS", 3600, low=900, high=43200)
+                number(env, "WHISPERER_AWS_SESSION_SECONDS", 3600, low=900, high=43200)
             ),
-            refresh_before_seconds=_number(
+            refresh_before_seconds=number(
                 env, "WHISPERER_AWS_REFRESH_BEFORE_SECONDS", 300.0, low=0, high=3600
             ),
-            connect_timeout=_number(
+            connect_timeout=number(
                 env, "WHISPERER_AWS_CONNECT_TIMEOUT_SECONDS", 5.0, low=0.1, high=120
             ),
-            read_timeout=_number(
-                env, "WHISPERER_AWS_READ_TIMEOUT_SECONDS", 20.0, low=0.1, high=300
-            ),
-            read_attempts=int(_number(env, "WHISPERER_AWS_READ_ATTEMPTS", 3, low=1, high=10)),
-            throttle_delay=_number(
+            read_timeout=number(env, "WHISPERER_AWS_READ_TIMEOUT_SECONDS", 20.0, low=0.1, high=300),
+            read_attempts=int(number(env, "WHISPERER_AWS_READ_ATTEMPTS", 3, low=1, high=10)),
+            throttle_delay=number(
                 env, "WHISPERER_AWS_THROTTLE_DELAY_SECONDS", 5.0, low=0, high=600
             ),
             tail_chars=int(
-                _number(env, "WHISPERER_AWS_OUTPUT_TAIL_CHARS", 2000, low=100, high=24000)
+                number(env, "WHISPERER_AWS_OUTPUT_TAIL_CHARS", 2000, low=100, high=24000)
             ),
         )
 

@@ -11,36 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from whisperer.operator.errors import PermanentError
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise PermanentError(f"{name} must be a number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise PermanentError(f"{name} must be between {low:g} and {high:g}, not {raw}")
-    return value
-
-
-def _https(env: Mapping[str, str], name: str, default: str) -> str:
-    value = (env.get(name) or default).strip().rstrip("/")
-    if not value.startswith("https://"):
-        raise PermanentError(f"{name} must be an https:// URL (bearer tokens go only over TLS)")
-    return value
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise PermanentError(f"{name} must be true or false, not {raw!r}")
+from whisperer.operator.environment import flag, https_url, number
 
 
 @dataclass(frozen=True)
@@ -77,23 +48,23 @@ class AzureSettings:
         """The WHISPERER_AZURE_* settings in `environ` (os.environ by default)."""
         env = os.environ if environ is None else environ
         return cls(
-            arm_endpoint=_https(env, "WHISPERER_AZURE_ARM_ENDPOINT", cls.arm_endpoint),
-            authority_host=_https(env, "WHISPERER_AZURE_AUTHORITY_HOST", cls.authority_host),
-            disable_instance_discovery=_flag(env, "WHISPERER_AZURE_DISABLE_INSTANCE_DISCOVERY"),
+            arm_endpoint=https_url(env, "WHISPERER_AZURE_ARM_ENDPOINT", cls.arm_endpoint),
+            authority_host=https_url(env, "WHISPERER_AZURE_AUTHORITY_HOST", cls.authority_host),
+            disable_instance_discovery=flag(env, "WHISPERER_AZURE_DISABLE_INSTANCE_DISCOVERY"),
             ca_bundle=env.get("WHISPERER_AZURE_CA_BUNDLE") or None,
-            connect_timeout=_number(
+            connect_timeout=number(
                 env, "WHISPERER_AZURE_CONNECT_TIMEOUT_SECONDS", 5.0, low=0.1, high=120
             ),
-            read_timeout=_number(
+            read_timeout=number(
                 env, "WHISPERER_AZURE_READ_TIMEOUT_SECONDS", 30.0, low=0.1, high=300
             ),
-            read_retries=int(_number(env, "WHISPERER_AZURE_READ_RETRIES", 3, low=0, high=10)),
-            busy_delay=_number(env, "WHISPERER_AZURE_BUSY_DELAY_SECONDS", 15.0, low=0, high=600),
-            throttle_delay=_number(
+            read_retries=int(number(env, "WHISPERER_AZURE_READ_RETRIES", 3, low=0, high=10)),
+            busy_delay=number(env, "WHISPERER_AZURE_BUSY_DELAY_SECONDS", 15.0, low=0, high=600),
+            throttle_delay=number(
                 env, "WHISPERER_AZURE_THROTTLE_DELAY_SECONDS", 10.0, low=0, high=600
             ),
             tail_chars=int(
-                _number(env, "WHISPERER_AZURE_OUTPUT_TAIL_CHARS", 2000, low=100, high=4096)
+                number(env, "WHISPERER_AZURE_OUTPUT_TAIL_CHARS", 2000, low=100, high=4096)
             ),
         )
 

@@ -74,6 +74,7 @@ FIELDS: dict[str, Owner] = {
     "correlation": Owner.CORRELATION,
     "phase": Owner.LIFECYCLE,
     "resolvedAt": Owner.LIFECYCLE,
+    "resolvedBy": Owner.LIFECYCLE,
     "observedGeneration": Owner.LIFECYCLE,
     "assignee": Owner.ASSIGNMENT,
     "assignedAt": Owner.ASSIGNMENT,

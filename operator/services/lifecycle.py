@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from whisperer.operator.models.v1alpha1.incident import IncidentSpec
 from whisperer.operator.services import audit
@@ -106,20 +106,27 @@ def human_outcome(
     )
     if resolved:
         at = spec.resolution.at if spec.resolution else now
-        changes.append(resolved_change(at))
+        changes.append(resolved_change(at, by="technician"))
     elif "Acknowledged" in new_types:
         # Only an open incident becomes acknowledged (not one resolved meanwhile).
         changes.append(Change(Owner.LIFECYCLE, {"phase": "Acknowledged"}, when=_is_open))
     return HumanOutcome(changes, resolved, reassigned)
 
 
+ResolvedBy = Literal["technician", "auto-resolve", "automation", "merge"]
+
+
 def resolved_change(
-    at: datetime, *, entry: dict[str, Any] | None = None, event: EventSpec | None = None
+    at: datetime,
+    *,
+    by: ResolvedBy,
+    entry: dict[str, Any] | None = None,
+    event: EventSpec | None = None,
 ) -> Change:
-    """The incident resolves at `at`."""
+    """The incident resolves at `at`, by a technician, its hold-down, automation or a merge."""
     return Change(
         Owner.LIFECYCLE,
-        {"phase": "Resolved", "resolvedAt": iso(at)},
+        {"phase": "Resolved", "resolvedAt": iso(at), "resolvedBy": by},
         timeline=[entry] if entry else [],
         events=[event] if event else [],
     )
@@ -127,7 +134,7 @@ def resolved_change(
 
 def reopened_change() -> Change:
     """The incident is open again (a recurrence within its reopen window)."""
-    return Change(Owner.LIFECYCLE, {"phase": "Open", "resolvedAt": None})
+    return Change(Owner.LIFECYCLE, {"phase": "Open", "resolvedAt": None, "resolvedBy": None})
 
 
 def opened_change() -> Change:

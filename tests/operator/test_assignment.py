@@ -82,6 +82,7 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
             "nextDueAt": iso(60),
             "responseBreached": False,
             "resolutionBreached": False,
+            "pausedMinutes": 0,
         }
         assigned = [e for e in status["timeline"] if e["type"] == "Assigned"]
         assert len(assigned) == 1

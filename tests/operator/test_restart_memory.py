@@ -75,7 +75,9 @@ def outcome(admin: KubeClient, company: str) -> dict[str, Any]:
     each, merged or not)."""
     ns = f"company-{company}"
     incidents = {i["metadata"]["name"]: i for i in admin.list("incidents", ns)}
-    label_of = {a["metadata"]["name"]: a["metadata"]["labels"]["label"] for a in admin.list("alerts", ns)}
+    label_of = {
+        a["metadata"]["name"]: a["metadata"]["labels"]["label"] for a in admin.list("alerts", ns)
+    }
     fp_label = {name.removeprefix("al-"): label for name, label in label_of.items()}
 
     def final(name: str) -> str:
@@ -89,11 +91,18 @@ def outcome(admin: KubeClient, company: str) -> dict[str, Any]:
         groups.setdefault(final(ref), set()).add(alert["metadata"]["labels"]["label"])
     return {
         "groups": sorted(
-            (sorted(members), incidents[name]["status"]["pattern"], incidents[name]["status"]["alerts"]["count"])
+            (
+                sorted(members),
+                incidents[name]["status"]["pattern"],
+                incidents[name]["status"]["alerts"]["count"],
+            )
             for name, members in groups.items()
         ),
         "made": sorted(
-            (fp_label.get(name.removeprefix("inc-")[:16], name), bool(i["status"].get("mergedInto")))
+            (
+                fp_label.get(name.removeprefix("inc-")[:16], name),
+                bool(i["status"].get("mergedInto")),
+            )
             for name, i in incidents.items()
         ),
     }
@@ -118,8 +127,7 @@ def test_a_restart_mid_storm_and_mid_series_gives_the_same_incidents(
                 create(admin, split_company, *event)
             expected = outcome(admin, whole)
             wait_for(
-                lambda: outcome(admin, split_company) == expected
-                or None,
+                lambda: outcome(admin, split_company) == expected or None,
                 timeout=30,
                 what="the same incidents after the restart",
             )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, JsonValue
 
 from whisperer.operator.models.v1alpha1.common import (
-    LocalObjectReference,
     PrinterColumn,
     ResourceInfo,
     Schema,
@@ -49,6 +48,50 @@ class Note(Schema):
     text: str = Field(min_length=1, max_length=4096, description="The note.")
 
 
+class CustomerWait(Schema):
+    """A time the incident waits on the customer (the SLA clock pauses): started by a
+    technician, and ended (resumed) once."""
+
+    by: UserName = Field(description="Who said it waits (must be the requesting user).")
+    at: datetime = Field(description="From when.")
+    reason: str = Field(default="", max_length=1024, description="What the customer owes.")
+    resumed_by: UserName | None = Field(
+        default=None, description="Who ended the wait (must be the requesting user)."
+    )
+    resumed_at: datetime | None = Field(default=None, description="When the wait ended.")
+
+
+class Reopening(Schema):
+    """A technician reopened a resolved incident (the problem is back, or was not fixed)."""
+
+    by: UserName = Field(description="Who reopened it (must be the requesting user).")
+    at: datetime = Field(description="When.")
+    reason: str = Field(min_length=1, max_length=1024, description="Why.")
+
+
+WAIT_RULES: list[JsonValue] = [
+    {
+        "rule": "!has(oldSelf.customerWaits) || (has(self.customerWaits) "
+        "&& size(self.customerWaits) >= size(oldSelf.customerWaits) "
+        "&& oldSelf.customerWaits.all(w, self.customerWaits.exists(n, n.by == w.by "
+        "&& n.at == w.at && (!has(w.resumedAt) || (has(n.resumedAt) "
+        "&& n.resumedAt == w.resumedAt && n.resumedBy == w.resumedBy)))))",
+        "message": "a customer wait cannot be removed or changed; it can only be resumed, once",
+    },
+    {
+        "rule": "!has(self.customerWaits) "
+        "|| self.customerWaits.filter(w, !has(w.resumedAt)).size() <= 1",
+        "message": "the incident waits on the customer once at a time: resume the open wait first",
+    },
+    {
+        "rule": "!has(oldSelf.reopenings) || (has(self.reopenings) "
+        "&& size(self.reopenings) >= size(oldSelf.reopenings) "
+        "&& oldSelf.reopenings.all(r, r in self.reopenings))",
+        "message": "a reopening cannot be removed or changed",
+    },
+]
+
+
 class IncidentSpec(Schema):
     """What people decide about the incident; the operator fills the title when it opens it."""
 
@@ -64,6 +107,7 @@ class IncidentSpec(Schema):
                     "&& self.acknowledgement == oldSelf.acknowledgement)",
                     "message": "an acknowledgement cannot be changed once made",
                 },
+                *WAIT_RULES,
             ]
         }
     )
@@ -75,6 +119,16 @@ class IncidentSpec(Schema):
     resolution: Resolution | None = Field(default=None, description="How it ended.")
     notes: list[Note] = Field(
         default_factory=list, max_length=50, description="Technicians' notes (the latest 50)."
+    )
+    customer_waits: list[CustomerWait] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Times the incident waits on the customer; the SLA clock pauses meanwhile.",
+    )
+    reopenings: list[Reopening] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Technicians' reopenings of the resolved incident (after its resolution).",
     )
 
 
@@ -196,18 +250,47 @@ class CorrelationState(Schema):
     )
 
 
+Outcome = Literal["met", "breached"]
+
+
 class SLAClocks(Schema):
-    """The incident's deadlines and whether they were met."""
+    """The incident's deadlines, how they were met, and the time the clock stood still."""
 
     policy: str = Field(default="", max_length=63, description="The SLAPolicy applied.")
     response_due_at: datetime | None = Field(default=None, description="Respond by.")
     resolution_due_at: datetime | None = Field(default=None, description="Resolve by.")
-    next_due_at: datetime | None = Field(default=None, description="The next deadline.")
-    responded_at: datetime | None = Field(default=None, description="When it was acknowledged.")
+    next_due_at: datetime | None = Field(
+        default=None, description="The deadline that still matters (none once resolved)."
+    )
+    responded_at: datetime | None = Field(
+        default=None, description="The first acknowledgement or technician action."
+    )
     resolved_at: datetime | None = Field(default=None, description="When it was resolved.")
+    response_outcome: Outcome | None = Field(
+        default=None, description="Whether the response deadline was met (once known)."
+    )
+    resolution_outcome: Outcome | None = Field(
+        default=None, description="Whether the resolution deadline was met (once known)."
+    )
+    response_margin_minutes: int | None = Field(
+        default=None,
+        description="Minutes of covered time to spare (negative: late by) at the response.",
+    )
+    resolution_margin_minutes: int | None = Field(
+        default=None,
+        description="Minutes of covered time to spare (negative: late by) at the resolution.",
+    )
     response_breached: bool = Field(default=False, description="Response missed.")
     resolution_breached: bool = Field(default=False, description="Resolution missed.")
-    warning_sent_at: datetime | None = Field(default=None, description="When we warned.")
+    paused_minutes: int = Field(
+        default=0, ge=0, description="Minutes the clock stood still, waiting on the customer."
+    )
+    paused_since: datetime | None = Field(
+        default=None, description="Waiting on the customer since (None: the clock runs)."
+    )
+    warning_sent_at: datetime | None = Field(
+        default=None, description="When the warning before the next deadline went out."
+    )
 
 
 class TimelineEntry(Schema):
@@ -219,6 +302,19 @@ class TimelineEntry(Schema):
     )
     actor: str = Field(max_length=253, description="The user, or the operator's policy.")
     message: str = Field(default="", max_length=1024, description="What happened.")
+
+
+class RunSummary(Schema):
+    """A RunbookExecution for the incident, as the incident shows it."""
+
+    name: str = Field(max_length=253, description="The RunbookExecution.")
+    runbook: str = Field(default="", max_length=253, description="namespace/name of the Runbook.")
+    requested_by: str = Field(default="", max_length=253, description="Who asked for it.")
+    phase: str = Field(default="", max_length=32, description="Its phase.")
+    outcome: (
+        Literal["SelfHealed", "Ineffective", "Failed", "Rejected", "Expired", "Cancelled"] | None
+    ) = Field(default=None, description="How it ended for the incident (None: not yet).")
+    finished_at: datetime | None = Field(default=None, description="When it ended.")
 
 
 class IncidentStatus(StatusBase):
@@ -252,14 +348,19 @@ class IncidentStatus(StatusBase):
     assigned_at: datetime | None = Field(default=None, description="When it was assigned.")
     sla: SLAClocks | None = Field(default=None, description="The SLA clocks.")
     escalation_level: int = Field(default=0, ge=0, le=10, description="0 until escalated.")
-    runs: list[LocalObjectReference] = Field(
-        default_factory=list, max_length=20, description="RunbookExecutions for it."
+    runs: list[RunSummary] = Field(
+        default_factory=list, max_length=20, description="RunbookExecutions for it (latest 20)."
     )
     timeline: list[TimelineEntry] = Field(
         default_factory=list, max_length=100, description="The latest 100 events."
     )
     opened_at: datetime | None = Field(default=None, description="When it opened.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
+    resolved_by: Literal["technician", "auto-resolve", "automation", "merge"] | None = Field(
+        default=None,
+        description="What resolved it: a technician, the hold-down (auto-resolve), a runbook "
+        "that healed it (automation), or a later cause that took it in (merge).",
+    )
     reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
     merged_into: str | None = Field(
         default=None,

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
+from whisperer.operator.environment import number
 from whisperer.operator.errors import PermanentError
-from whisperer.operator.services.environment import number
 
 DEFAULT_MODEL = "claude-sonnet-5-5"  # Bedrock has no default: its ids differ by region
 Provider = Literal["anthropic", "bedrock", "off"]

@@ -370,6 +370,7 @@ class CorrelationService:
                 name,
                 lifecycle.resolved_change(
                     now,
+                    by="merge",
                     entry=entry,
                     event=EventSpec("MergedInto", f"{into}: {reason}", f"MergedInto/{into}"),
                 ),
@@ -518,6 +519,7 @@ class CorrelationService:
                 incident.name,
                 lifecycle.resolved_change(
                     now,
+                    by="auto-resolve",
                     entry=entry,
                     event=EventSpec(
                         "AutoResolved", entry["message"], f"AutoResolved/{entry['at']}"

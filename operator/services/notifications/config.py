@@ -7,29 +7,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from whisperer.operator.environment import number
 from whisperer.operator.services.notifications.retry import RetryPolicy
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> timedelta:
-    raw = environ.get(name, "")
-    try:
-        value = float(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {raw!r}")
-    return timedelta(seconds=value)
+    return timedelta(seconds=number(environ, name, default, low=0.001))
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "")
-    try:
-        value = int(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from exc
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {raw!r}")
-    return value
+    return int(number(environ, name, default, low=1))
 
 
 @dataclass(frozen=True)
