@@ -10,6 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from whisperer.api.app import create_app
+from whisperer.api.fetch import https_getter
 from whisperer.api.ingest import Ingestor
 from whisperer.api.logs import configure as configure_logging
 from whisperer.api.metrics import Metrics
@@ -57,6 +58,9 @@ def build_state(kubeconfig: str | None, settings: Settings) -> ShimState:
             taxonomy=lambda: registry.taxonomy,
         ),
         metrics=metrics,
+        # One TLS context for the process: loading the system's CA bundle per request blocked
+        # the event loop and, under the fuzzer, crashed the process mid-load.
+        fetch=https_getter(),
     )
 
 
