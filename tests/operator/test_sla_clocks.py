@@ -7,7 +7,6 @@ step's message arrives once, by email, at a local SMTP server."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import pytest
 from kubernetes import client
 from support.alerts import API, operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
+from support.incidents import fire, incident_for, status, z
 from support.operator import active, run_operator
 from support.smtp import Mailbox, smtp_server
 
@@ -33,10 +33,6 @@ SAM = "sam@northwind-msp.example"
 
 def berlin(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, second, tzinfo=BERLIN)
-
-
-def z(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @contextlib.contextmanager
@@ -141,50 +137,6 @@ def sla_config(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
         for plural, body in reversed(objects):
             with contextlib.suppress(client.ApiException):
                 api.delete_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"])
-
-
-def fire(admin: KubeClient, company: str, *, at: datetime, asset: str = "db01") -> str:
-    """A high-severity alert as the webhook writes it, at event time `at`."""
-    fp = hashlib.sha256(f"{company}{asset}{at}".encode()).hexdigest()[:16]
-    ns = f"company-{company}"
-    admin.create(
-        "alerts",
-        {
-            "apiVersion": API,
-            "kind": "Alert",
-            "metadata": {"name": f"al-{fp}", "namespace": ns},
-            "spec": {
-                "fingerprint": fp,
-                "source": "alertmanager",
-                "asset": {"name": asset, "known": True},
-                "signal": "disk-space-low",
-                "rawSignal": "NodeFilesystemAlmostOutOfSpace",
-                "severity": "high",
-                "state": "firing",
-                "labels": {"signal_category": "storage"},
-                "firstSeen": z(at),
-                "lastSeen": z(at),
-            },
-        },
-        ns,
-    )
-    return f"al-{fp}"
-
-
-def incident_for(admin: KubeClient, company: str, alert: str) -> str:
-    ns = f"company-{company}"
-    found = wait_for(
-        lambda: ((admin.get("alerts", alert, ns).get("status") or {}).get("incidentRef") or {}).get(
-            "name"
-        ),
-        timeout=30,
-        what=f"{alert} to be placed",
-    )
-    return str(found)
-
-
-def status(admin: KubeClient, company: str, name: str) -> dict[str, Any]:
-    return admin.get("incidents", name, f"company-{company}").get("status") or {}
 
 
 def steps(admin: KubeClient, company: str, name: str) -> list[str]:
