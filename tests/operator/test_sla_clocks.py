@@ -371,3 +371,38 @@ def test_a_wait_on_the_customer_moves_the_deadline(
             assert "pausedSince" not in moved
             # The response (the wait was one) ended the response clock, met.
             assert moved["responseOutcome"] == "met"
+
+
+def test_a_refused_message_fails_for_good_and_is_shown_on_the_incident(
+    cluster: Cluster, admin: KubeClient, mailbox: Mailbox
+) -> None:
+    start = berlin(9, 10)
+    clock = ManualClock(start.astimezone(UTC))
+    mailbox.answers["sam@northwind-msp.example"] = "550 5.1.1 no such mailbox"
+    with sla_config(admin, mailbox) as names:
+        company = names["company"]
+        with run_operator(operator_kubeconfig(cluster), clock=clock):
+            wait_namespace(admin, company)
+            name = incident_for(admin, company, fire(admin, company, at=start))
+            entry = wait_for(
+                lambda: next(
+                    (
+                        e
+                        for e in status(admin, company, name).get("notifications") or []
+                        if e["kind"] == "assigned" and e["state"] != "pending"
+                    ),
+                    None,
+                ),
+                timeout=30,
+                what="the assignment attempted",
+            )
+            assert entry["state"] == "failed" and entry["attempts"] == 1
+            assert "550" in entry["lastError"]
+            shown = [
+                e
+                for e in status(admin, company, name).get("timeline") or []
+                if e["type"] == "NotificationFailed"
+            ]
+            assert len(shown) == 1
+            assert "sam@northwind-msp.example" in shown[0]["message"]
+            assert mailbox.received == []

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from whisperer.operator.clock import Clock
+from whisperer.operator.clock import Clock, rfc3339
 from whisperer.operator.models.v1alpha1 import (
     Company,
     Incident,
@@ -38,7 +38,13 @@ from whisperer.operator.models.v1alpha1 import (
 )
 from whisperer.operator.services.configstore import ConfigStore
 from whisperer.operator.services.facts import AssetFacts
-from whisperer.operator.services.incident_writer import Change, IncidentWriter, Owner, Update
+from whisperer.operator.services.incident_writer import (
+    Change,
+    EventSpec,
+    IncidentWriter,
+    Owner,
+    Update,
+)
 from whisperer.operator.services.notifications import messages, outbox
 from whisperer.operator.services.notifications.dispatch import Dispatcher, attempt, compose
 from whisperer.operator.services.notifications.messages import Message, SlaClock
@@ -273,7 +279,21 @@ class NotificationSender:
 
         def compute(body: Mapping[str, Any]) -> Update | None:
             kept = replaced(body.get("status") or {}, moved, attempts=attempts)
-            return Update(fields={"notifications": kept}) if kept is not None else None
+            if kept is None:
+                return None
+            if moved.state != "failed":
+                return Update(fields={"notifications": kept})
+            # A message that will never arrive is shown on the incident, once (by entry id).
+            key = moved.key
+            text = f"{key.kind} to {key.recipient} via {key.channel}: {moved.last_error}"
+            entry = {
+                "at": rfc3339(moved.due_at),
+                "type": "NotificationFailed",
+                "actor": f"channel:NotificationChannel/{key.channel}",
+                "message": text[:1024],
+            }
+            event = EventSpec("NotificationFailed", text[:1024], moved.id, type="Warning")
+            return Update(fields={"notifications": kept}, timeline=[entry], events=[event])
 
         return Change(Owner.NOTIFICATIONS, compute=compute)
 
@@ -290,7 +310,15 @@ class NotificationSender:
         view = c.view
         if kind == MessageKind.ASSIGNED:
             runbooks = tuple(runbook_view(rb, view, c.company) for rb in self._suggested(c))
-            return lambda reader: messages.Assigned(view, reader, runbooks=runbooks)
+            why = next(
+                (
+                    str(e.get("message") or "").partition(": ")[2]
+                    for e in reversed(c.status.get("timeline") or [])
+                    if e.get("type") == "Assigned"
+                ),
+                "",
+            )
+            return lambda reader: messages.Assigned(view, reader, runbooks=runbooks, reason=why)
         if kind in (MessageKind.SLA_WARNING, MessageKind.SLA_BREACH):
             clock: SlaClock = "resolution" if level == "resolution" else "response"
             due = _time(sla.get(f"{clock}DueAt"))
