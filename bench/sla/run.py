@@ -259,9 +259,11 @@ async def timers_run(args: argparse.Namespace, bodies: list[dict[str, Any]]) -> 
                 return
             # A loop timer per incident (asyncio's own heap), in real seconds to the due
             # time on the driven clock; then to the step the clock reaches it at.
-            while clock.now() < found.next_at:
-                wait = (found.next_at - clock.now()).total_seconds() / speed
-                await asyncio.sleep(max(wait, STEP.total_seconds() / speed / 2))
+            tick = STEP.total_seconds() / speed
+            wait = (found.next_at - clock.now()).total_seconds() / speed
+            await asyncio.sleep(max(wait, 0.0) + tick)
+            while clock.now() < found.next_at:  # noqa: ASYNC110 (the driver fell behind)
+                await asyncio.sleep(tick)
             await writer.submit(*key, sla.change(company))
 
     gc.collect()

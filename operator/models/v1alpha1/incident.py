@@ -284,7 +284,10 @@ class SLAClocks(Schema):
     response_breached: bool = Field(default=False, description="Response missed.")
     resolution_breached: bool = Field(default=False, description="Resolution missed.")
     paused_minutes: int = Field(
-        default=0, ge=0, description="Minutes the clock stood still, waiting on the customer."
+        default=0,
+        ge=0,
+        description="Covered minutes the clock stood still in waits on the customer that "
+        "ended (an open wait: pausedSince).",
     )
     paused_since: datetime | None = Field(
         default=None, description="Waiting on the customer since (None: the clock runs)."

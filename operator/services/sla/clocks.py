@@ -155,11 +155,13 @@ def evaluate(
     resolution_due = known.resolution_due_at if known else _time(recorded.get("resolutionDueAt"))
     responded = responded_at(spec, status, since=opened_at, technicians=technicians)
     resolved = _time(status.get("resolvedAt")) if status.get("phase") == "Resolved" else None
+    # Waits that ended (the open one is `pausedSince`): a function of the incident alone,
+    # so a paused incident's clocks do not change by the minute.
     paused = sum(
         (
-            covered_between(policy.coverage, max(p.start, opened_at), p.end or now)
+            covered_between(policy.coverage, max(p.start, opened_at), p.end)
             for p in pauses
-            if p.start < (resolved or now)
+            if p.end is not None
         ),
         timedelta(0),
     )
