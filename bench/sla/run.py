@@ -255,8 +255,8 @@ async def timers_run(args: argparse.Namespace, bodies: list[dict[str, Any]]) -> 
         while True:
             body = store.objects[key]
             found = sla.evaluation(company, body.get("spec") or {}, body.get("status") or {})
-            if found is None or found.next_at is None:
-                return
+            if found is None or found.next_at is None or found.next_at > START + HOUR:
+                return  # nothing more within the hour
             # A loop timer per incident (asyncio's own heap), in real seconds to the due
             # time on the driven clock; then to the step the clock reaches it at.
             tick = STEP.total_seconds() / speed
