@@ -139,9 +139,11 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
         procs[leader].wait(timeout=30)
         wait_for(lambda: holder(admin) == standby, timeout=DURATION * 4, what="the takeover")
         took = time.monotonic() - killed
-        # The standby waits out the lease duration after the last renewal it saw, plus one
-        # jittered retry period at most.
-        assert took <= DURATION + RETRY * 2.2 + 1.0, (took, logs())
+        print(f"takeover after SIGKILL: {took:.2f} s (lease {DURATION} s)")
+        # The standby waits out the lease duration from when it saw the last renewal (it looks
+        # every jittered retry period, up to 2.2 x RETRY, so it may see it that late), then
+        # takes the Lease at its next look; 1.5 s for the API server on a loaded machine.
+        assert took <= DURATION + 2 * RETRY * 2.2 + 1.5, (took, logs())
         box.gate.set()  # the dead leader's RCPT answers into nothing
 
         # Alerts keep flowing: the new leader, memory rebuilt, joins them to the incident.
