@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -224,13 +226,32 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     )
 
 
-def configure_logging(*, verbose: bool) -> None:
-    """Our lines concise (time, level, logger, message); Kopf's routine INFO lines (a timer
-    succeeded, a handler finished) only with --verbose."""
+class JsonLines(logging.Formatter):
+    """One JSON object per record (time, level, logger, message, error), for log pipelines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = repr(record.exc_info[1])
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(*, verbose: bool, json_lines: bool = False) -> None:
+    """Our lines concise (time, level, logger, message; or one JSON object each); Kopf's
+    routine INFO lines (a timer succeeded, a handler finished) only with --verbose."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLines()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    )
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )
     if not verbose:
         for noisy in ("kopf", "aiohttp.access", "urllib3", "botocore"):
@@ -309,13 +330,19 @@ def main(argv: list[str] | None = None) -> int:
         "this replica leads: probe --metrics-address's /healthz instead)",
     )
     parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (one short line per event) or json (one object per line)",
+    )
+    parser.add_argument(
         "--metrics-address",
         default=None,
         metavar="HOST:PORT",
         help="serve /metrics, /healthz and /readyz here, e.g. 0.0.0.0:8080",
     )
     args = parser.parse_args(argv)
-    configure_logging(verbose=args.verbose)
+    configure_logging(verbose=args.verbose, json_lines=args.log_format == "json")
     try:
         address = parse_address(args.metrics_address) if args.metrics_address else None
     except ValueError as exc:

@@ -117,6 +117,7 @@ def test_the_webhook_probes_readyz_and_the_operator_serves_its_probes_while_stan
     assert operator["command"] == ["whisperer-operator"]
     # Its own probe server (leader and standby alike), not Kopf's (only while leading).
     assert "--metrics-address=0.0.0.0:8080" in operator["args"]
+    assert "--log-format=json" in operator["args"]
     assert operator["readinessProbe"]["httpGet"]["path"] == "/readyz"
     [deployment] = [
         d
