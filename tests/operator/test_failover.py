@@ -22,7 +22,7 @@ from pathlib import Path
 from kubernetes import client
 from support.alerts import operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
-from support.incidents import fire, incident_for, status, z
+from support.incidents import fire, incident_for, sent_entry, status, z
 from support.mailcompany import mail_company
 from support.operator import operator_process
 from support.smtp import free_port, smtp_server
@@ -149,18 +149,7 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
         # Alerts keep flowing: the new leader, memory rebuilt, joins them to the incident.
         later = incident_for(admin, company, fire(admin, company, at=now + timedelta(seconds=5)))
         assert later == name, logs()
-        entry = wait_for(
-            lambda: next(
-                (
-                    e
-                    for e in status(admin, company, name).get("notifications") or []
-                    if e["kind"] == "assigned" and e["state"] == "sent"
-                ),
-                None,
-            ),
-            timeout=60,
-            what="the assignment sent by the new leader",
-        )
+        entry = sent_entry(admin, company, name)
         assert entry["attempts"] == 1
         wait_for(lambda: len(box.received) >= 1, timeout=10, what="the mail")
         assert probe(ids[standby], "/readyz") == (200, "active\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from support.alerts import operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
-from support.incidents import fire, incident_for, status
+from support.incidents import fire, incident_for, sent_entry, status
 from support.mailcompany import mail_company
 from support.operator import operator_process
 from support.smtp import smtp_server
@@ -46,18 +46,7 @@ def test_a_message_interrupted_by_a_kill_is_sent_once_after_the_restart(
             box.gate.set()  # the dead session's RCPT answers into nothing
             assert box.received == []
             with operator_process(kubeconfig, log):
-                entry = wait_for(
-                    lambda: next(
-                        (
-                            e
-                            for e in status(admin, company, name).get("notifications") or []
-                            if e["kind"] == "assigned" and e["state"] == "sent"
-                        ),
-                        None,
-                    ),
-                    timeout=60,
-                    what="the assignment sent after the restart",
-                )
+                entry = sent_entry(admin, company, name)
                 assert entry["attempts"] == 1
                 # Nothing more goes out while the new operator keeps running.
                 wait_for(lambda: len(box.received) >= 1, timeout=10, what="the mail")
