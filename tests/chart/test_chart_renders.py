@@ -154,7 +154,24 @@ def test_the_hpa_replaces_the_replica_count_and_the_pdb_follows() -> None:
     assert "replicas" not in full["Deployment"]["spec"]
     assert full["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 3
     single = template("--set", "webhook.replicas=1")
-    assert "PodDisruptionBudget" not in {d["kind"] for d in single}
+    pdbs = {d["metadata"]["name"] for d in single if d["kind"] == "PodDisruptionBudget"}
+    assert pdbs == {"alert-whisperer-operator"}  # the operator's two replicas keep theirs
+
+
+def test_the_operators_replicas_have_a_pdb_and_one_replica_none() -> None:
+    [pdb] = [
+        d
+        for d in template()
+        if d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"].endswith("operator")
+    ]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+    alone = template("--set", "operator.replicas=1")
+    assert not [
+        d
+        for d in alone
+        if d["kind"] == "PodDisruptionBudget" and "operator" in d["metadata"]["name"]
+    ]
 
 
 @pytest.mark.parametrize(
