@@ -1,8 +1,9 @@
-"""The pieces of `make run` (hack/run) together: the demo SLA policy and company (hack/demo/),
-the real shim process, the operator, and `hack/alert-stream` posting every format's example
-with current timestamps. Incidents open with SLA deadlines in the future, and the short demo
-policy warns and breaches once the operator's clock has moved a few minutes on (a
-ManualClock: no real minutes are waited). The summary line hack/run prints says so."""
+"""The pieces of `make run` (hack/run) together: the demo SLA policy, company and mail channel
+(hack/demo/), the demo's mail server (`hack/demo/mail-sink`), the real shim process, the
+operator, and `hack/alert-stream` posting every format's example with current timestamps.
+Incidents open with SLA deadlines in the future, the short demo policy warns and breaches
+once the operator's clock has moved a few minutes on (a ManualClock: no real minutes are
+waited), its messages land as .eml files, and the summary line hack/run prints says so."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kubernetes import client
 from support.cluster import REPO, Cluster, kubectl_path, wait_for
 from support.operator import run_operator
 from support.shim import credentials, shim_process
+from support.smtp import free_port
 
 from whisperer.operator.clock import ManualClock
 from whisperer.operator.kube import KubeClient
@@ -53,9 +55,26 @@ def test_the_demo_stream_opens_incidents_whose_short_sla_warns_and_breaches(
     )
     company = yaml.safe_load(made.stdout)
     name, ns = company["metadata"]["name"], f"company-demo-{s}"
+    channel = yaml.safe_load((REPO / "hack/demo/mail-channel.yaml").read_text())
+    channel["metadata"]["name"] = f"a-demo-mail-{s}"
+    smtp_port, mail = free_port(), tmp_path / "mail"
+    channel["spec"]["smtp"]["port"] = smtp_port
     custom = client.CustomObjectsApi(admin.api_client)
     clock = ManualClock(datetime.now(UTC))
+    with (tmp_path / "mail-sink.log").open("w") as sink_log:
+        sink = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "hack/demo/mail-sink"),
+                "--port",
+                str(smtp_port),
+                "--dir",
+                str(mail),
+            ],
+            stderr=sink_log,
+        )
     try:
+        admin.create("notificationchannels", channel)
         admin.create("slapolicies", policy)
         admin.create("companies", company)
         with (
@@ -130,7 +149,17 @@ def test_the_demo_stream_opens_incidents_whose_short_sla_warns_and_breaches(
             )
             assert line is not None, summary.stderr
             assert int(line[1]) >= 5 and int(line[2]) >= 1 and int(line[3]) >= 1, summary.stderr
+            # The escalations and warnings went to the demo's mail server, one file each.
+            files = wait_for(
+                lambda: sorted(mail.glob("*.eml")) or None, timeout=60, what="the demo's mail"
+            )
+            subjects = [f.read_text().split("Subject: ", 1)[-1].split("\n", 1)[0] for f in files]
+            assert any("Escalation" in x or "SLA" in x for x in subjects), subjects
     finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        with contextlib.suppress(client.ApiException):
+            custom.delete_cluster_custom_object(*API, "notificationchannels", f"a-demo-mail-{s}")
         with contextlib.suppress(client.ApiException):
             custom.delete_cluster_custom_object(*API, "companies", name)
         with contextlib.suppress(client.ApiException):
