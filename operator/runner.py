@@ -300,9 +300,14 @@ async def serve(*, liveness: str | None) -> int:
             election.lease_duration,
         )
         worked: list[bool] = []
+        failed: list[BaseException] = []
 
         async def work() -> None:
-            await lead()
+            try:
+                await lead()
+            except Exception as exc:  # the elector only sees the work end: say why
+                failed.append(exc)
+                raise
             worked.append(True)  # Kopf stopped by itself (a signal): a clean stop
 
         try:
@@ -310,6 +315,9 @@ async def serve(*, liveness: str | None) -> int:
         finally:
             _elector = None
             await asyncio.get_running_loop().run_in_executor(None, kube.close)
+        if failed:
+            log.error("the operator stopped on an error: %r", failed[0])
+            return 1
         if elector.stopping or worked:
             return 0
         log.error("%s lost the leader's Lease: exiting so that it restarts", elector.identity)
@@ -347,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
         address = parse_address(args.metrics_address) if args.metrics_address else None
     except ValueError as exc:
         parser.error(str(exc))
-    _settings = Settings.from_env()
+    try:
+        _settings = Settings.from_env()
+    except WhispererError as exc:  # a malformed setting: its message names the variable
+        parser.exit(2, f"whisperer-operator: {exc}\n")
     metrics = _metrics = OperatorMetrics()
     probes = None
     if address is not None:
@@ -364,4 +375,12 @@ def main(argv: list[str] | None = None) -> int:
             probes.close()
 
 
-__all__ = ["build", "clock_for_tests", "configure_logging", "current", "main", "serve"]
+__all__ = [
+    "JsonLines",
+    "build",
+    "clock_for_tests",
+    "configure_logging",
+    "current",
+    "main",
+    "serve",
+]
