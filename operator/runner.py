@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -26,6 +29,8 @@ from whisperer.operator.errors import NotFoundError, WhispererError
 from whisperer.operator.handlers import activation
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.kube.aio import AsyncKube
+from whisperer.operator.kube.lease import LeaderElector
+from whisperer.operator.metrics import OperatorMetrics, ProbeServer, parse_address
 from whisperer.operator.models.v1alpha1 import GROUP
 from whisperer.operator.runtime import Runtime
 from whisperer.operator.services import analysis
@@ -50,6 +55,9 @@ log = logging.getLogger(__name__)
 
 _clock: Clock | None = None  # a test's clock, for the next operator started in-process
 _current: Runtime | None = None
+_settings: Settings | None = None  # read once by main(), for the startup that follows
+_elector: LeaderElector | None = None  # with leader election: the fence of every write
+_metrics: OperatorMetrics | None = None  # main()'s, served by its probe server
 
 
 @contextlib.contextmanager
@@ -137,6 +145,16 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
         planner=planner,
         sender=sender,
     )
+    if _metrics is not None:
+        run.metrics = _metrics
+    metrics = run.metrics
+
+    def stored(namespace: str, name: str, before: Any, after: Any) -> None:
+        company = company_of_namespace(namespace) or "unknown"
+        metrics.incident_stored(company=company, before=before, after=after)
+
+    writer.on_stored = stored
+    sla.on_late = metrics.scheduler_lag
     run.sessions.append(session)
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name
@@ -166,10 +184,14 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     rebuilt from the cluster before anything is decided."""
     global _current
     configure(settings)
-    run = build(Settings.from_env(), clock=_clock or SystemClock())
+    run = build(_settings or Settings.from_env(), clock=_clock or SystemClock())
+    if _elector is not None:  # fenced: no write, no message unless this replica still leads
+        run.akube.fence = _elector.holds
+        run.sender.fence = _elector.holds
     memo.runtime = run
     _current = run
     await activation.activate(run)
+    run.metrics.state = "active"
 
 
 @kopf.on.cleanup()
@@ -204,19 +226,161 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     )
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per record (time, level, logger, message, error), for log pipelines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = repr(record.exc_info[1])
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(*, verbose: bool, json_lines: bool = False) -> None:
+    """Our lines concise (time, level, logger, message; or one JSON object each); Kopf's
+    routine INFO lines (a timer succeeded, a handler finished) only with --verbose."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLines()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
+    )
+    if not verbose:
+        for noisy in ("kopf", "aiohttp.access", "urllib3", "botocore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _heartbeat(metrics: OperatorMetrics) -> None:
+    while True:
+        metrics.beat()
+        await asyncio.sleep(5)
+
+
+async def serve(*, liveness: str | None) -> int:
+    """Run the operator: at once, or, with leader election, once this replica leads (and
+    until it stops leading). 0 after a clean stop; 1 when leadership was lost (the process
+    exits and is restarted rather than act on memory another leader is changing)."""
+    global _elector
+    metrics = _metrics or OperatorMetrics()
+    beat = asyncio.get_running_loop().create_task(_heartbeat(metrics))
+    settings = _settings or Settings.from_env()
+    election = settings.leader_election
+
+    async def lead() -> None:
+        metrics.leader(True)
+        metrics.state = "leading"
+        try:
+            await kopf.operator(clusterwide=True, liveness_endpoint=liveness, standalone=True)
+        finally:
+            metrics.leader(False)
+
+    try:
+        if not election.enabled:
+            await lead()
+            return 0
+        kube = KubeClient.from_kubeconfig()
+        elector = _elector = LeaderElector.from_settings(kube, election, clock=SystemClock())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # while standing by (Kopf has its own)
+            loop.add_signal_handler(sig, elector.stop)
+        metrics.state = "standby"
+        log.info(
+            "standing by for Lease %s/%s as %s (lease %ss)",
+            election.namespace,
+            election.lease_name,
+            elector.identity,
+            election.lease_duration,
+        )
+        worked: list[bool] = []
+        failed: list[BaseException] = []
+
+        async def work() -> None:
+            try:
+                await lead()
+            except Exception as exc:  # the elector only sees the work end: say why
+                failed.append(exc)
+                raise
+            worked.append(True)  # Kopf stopped by itself (a signal): a clean stop
+
+        try:
+            await elector.run(on_started_leading=work)
+        finally:
+            _elector = None
+            await asyncio.get_running_loop().run_in_executor(None, kube.close)
+        if failed:
+            log.error("the operator stopped on an error: %r", failed[0])
+            return 1
+        if elector.stopping or worked:
+            return 0
+        log.error("%s lost the leader's Lease: exiting so that it restarts", elector.identity)
+        return 1
+    finally:
+        beat.cancel()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the operator until interrupted."""
+    global _settings, _metrics
     parser = argparse.ArgumentParser(prog="whisperer-operator", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--verbose", action="store_true", help="debug logging, Kopf's included")
     parser.add_argument(
         "--liveness",
         default=None,
-        help="serve Kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz",
+        help="also serve Kopf's liveness probe, e.g. http://0.0.0.0:8081/healthz (only while "
+        "this replica leads: probe --metrics-address's /healthz instead)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (one short line per event) or json (one object per line)",
+    )
+    parser.add_argument(
+        "--metrics-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz and /readyz here, e.g. 0.0.0.0:8080",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    asyncio.run(kopf.operator(clusterwide=True, liveness_endpoint=args.liveness, standalone=True))
-    return 0
+    configure_logging(verbose=args.verbose, json_lines=args.log_format == "json")
+    try:
+        address = parse_address(args.metrics_address) if args.metrics_address else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        _settings = Settings.from_env()
+    except WhispererError as exc:  # a malformed setting: its message names the variable
+        parser.exit(2, f"whisperer-operator: {exc}\n")
+    metrics = _metrics = OperatorMetrics()
+    probes = None
+    if address is not None:
+        probes = ProbeServer(
+            metrics,
+            host=address[0],
+            port=address[1],
+            ready=lambda: metrics.state in ("standby", "active"),
+        )
+    try:
+        return asyncio.run(serve(liveness=args.liveness))
+    finally:
+        if probes is not None:
+            probes.close()
 
 
-__all__ = ["build", "clock_for_tests", "current", "main"]
+__all__ = [
+    "JsonLines",
+    "build",
+    "clock_for_tests",
+    "configure_logging",
+    "current",
+    "main",
+    "serve",
+]

@@ -12,6 +12,7 @@ from typing import Any, cast
 from whisperer.operator.clock import Clock
 from whisperer.operator.kube import KubeClient
 from whisperer.operator.kube.aio import AsyncKube
+from whisperer.operator.metrics import OperatorMetrics
 from whisperer.operator.services.analysis.worker import Worker
 from whisperer.operator.services.configstore import ConfigStore
 from whisperer.operator.services.correlation.executor import Executor
@@ -43,6 +44,8 @@ class Runtime:
     planner: NotificationPlanner
     sender: NotificationSender
     analysis: Worker | None = None
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    """The operator's Prometheus metrics (served by the runner's probe server)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     """The loops started at activation (watches, auto-resolution)."""
     closers: list[Callable[[], None]] = field(default_factory=list)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import aiohttp
 
-from whisperer.operator.errors import UnavailableError
+from whisperer.operator.errors import PermanentError, UnavailableError
 from whisperer.operator.kube.client import Connection, error_for_status, load_connection
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
@@ -41,8 +41,18 @@ def _error(status: int, what: str, text: str) -> Exception:
     return error_for_status(status, f"{what}: {message}")
 
 
+class NotLeaderError(PermanentError):
+    """A write refused before it was sent: this replica does not hold the leader's Lease
+    (any more). Retrying cannot help; the leader that holds it does the work."""
+
+
 class AsyncKube:
-    """get, create and patch of alertwhisperer.io objects, over one pooled connection."""
+    """get, create and patch of alertwhisperer.io objects, over one pooled connection.
+
+    `fence`, when set, is asked before every write (create, patch): False refuses it with a
+    NotLeaderError before anything is sent (leader election: `LeaderElector.holds`)."""
+
+    fence: Callable[[], bool] | None = None
 
     def __init__(self, conn: Connection, *, timeout: float = 10.0, pool: int = 100) -> None:
         self._conn = conn
@@ -104,6 +114,8 @@ class AsyncKube:
         content_type: str = "",
         params: dict[str, str] | None = None,
     ) -> Body:
+        if method != "GET" and self.fence is not None and not self.fence():
+            raise NotLeaderError(f"{what}: refused, this replica is not the leader")
         session = await self._client()
         headers = {"Content-Type": content_type or "application/json"} if body is not None else {}
         data = json.dumps(body, separators=(",", ":")) if body is not None else None

@@ -299,6 +299,8 @@ class LeaderElector:
         self._lost = False
         self._observed: LeaseRecord | None = None
         self._observed_at: datetime | None = None
+        self._renewed_at: datetime | None = None
+        """When the last good acquire or renewal of ours began (the fence counts from it)."""
 
     @classmethod
     def from_settings(
@@ -328,6 +330,15 @@ class LeaderElector:
     def stop(self) -> None:
         """Ask run() to stop: it stops leading, releases the Lease and returns."""
         self._stop.set()
+
+    def holds(self) -> bool:
+        """The fence, asked before every write: whether this candidate leads *and* its last
+        good renewal began less than the renew deadline ago on its clock. A leader cut off
+        from the API server fails this as soon as no standby could yet have taken over
+        (renew deadline < lease duration), even before its renew loop has noticed."""
+        if not self.is_leader.is_set() or self._renewed_at is None:
+            return False
+        return self.clock.now() - self._renewed_at < timedelta(seconds=self.renew_deadline)
 
     async def run(
         self,
@@ -408,6 +419,7 @@ class LeaderElector:
             if current is None:
                 mine = LeaseRecord(self.identity, self.lease_duration, now, now, 0)
                 self._observe(await self.store.create(mine), now)
+                self._renewed_at = now
                 return True
             if current != self._observed:
                 self._observe(current, now)
@@ -437,6 +449,7 @@ class LeaderElector:
                 updated.transitions,
             )
         self._observe(updated, now)
+        self._renewed_at = now
         return True
 
     async def _release(self) -> None:

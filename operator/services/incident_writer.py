@@ -328,6 +328,11 @@ class IncidentWriter:
         each adds a change worked out at write time to every write, after the others, so
         whatever changed the incident (an alert, a technician, a run) is followed at once by
         its deadlines and its messages, in the same write."""
+        self.on_stored: Callable[[str, str, Mapping[str, Any], Mapping[str, Any]], None] = (
+            lambda namespace, name, before, after: None
+        )
+        """Called after each stored status write with the status before and after (the
+        runner counts openings and resolutions for the metrics)."""
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -511,7 +516,8 @@ class IncidentWriter:
                 self._remember(key, known)
                 continue
             self.stats.writes += 1
-            known = _Known.of(stored)
+            before, known = known.status, _Known.of(stored)
+            self.on_stored(namespace, name, before, known.status)
             self._remember(key, known)
             self._last_write[key] = time.monotonic()
             self._post_events(known, events)

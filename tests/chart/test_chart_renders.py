@@ -108,14 +108,23 @@ def test_pods_are_non_root_read_only_without_capabilities_with_probes_and_resour
             assert "/tmp" in mounts, name  # the only writable place
 
 
-def test_the_webhook_probes_readyz_and_the_operator_serves_kopfs_liveness() -> None:
+def test_the_webhook_probes_readyz_and_the_operator_serves_its_probes_while_standing_by() -> None:
     pods = _pods(template())
     webhook = pods["alert-whisperer-webhook"]["containers"][0]
     assert webhook["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert webhook["command"] == ["whisperer-webhook"]
     operator = pods["alert-whisperer-operator"]["containers"][0]
     assert operator["command"] == ["whisperer-operator"]
-    assert "--liveness=http://0.0.0.0:8080/healthz" in operator["args"]
+    # Its own probe server (leader and standby alike), not Kopf's (only while leading).
+    assert "--metrics-address=0.0.0.0:8080" in operator["args"]
+    assert "--log-format=json" in operator["args"]
+    assert operator["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    [deployment] = [
+        d
+        for d in template()
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "alert-whisperer-operator"
+    ]
+    assert deployment["spec"]["replicas"] == 2  # a leader and a standby by default
     env = {e["name"]: e.get("value") for e in operator["env"]}
     assert env["WHISPERER_WEBHOOK_URL"] == "http://alert-whisperer-webhook.alert-whisperer.svc:8080"
     assert env["WHISPERER_LEASE_NAME"] == "alert-whisperer-operator"
@@ -145,7 +154,24 @@ def test_the_hpa_replaces_the_replica_count_and_the_pdb_follows() -> None:
     assert "replicas" not in full["Deployment"]["spec"]
     assert full["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 3
     single = template("--set", "webhook.replicas=1")
-    assert "PodDisruptionBudget" not in {d["kind"] for d in single}
+    pdbs = {d["metadata"]["name"] for d in single if d["kind"] == "PodDisruptionBudget"}
+    assert pdbs == {"alert-whisperer-operator"}  # the operator's two replicas keep theirs
+
+
+def test_the_operators_replicas_have_a_pdb_and_one_replica_none() -> None:
+    [pdb] = [
+        d
+        for d in template()
+        if d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"].endswith("operator")
+    ]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+    alone = template("--set", "operator.replicas=1")
+    assert not [
+        d
+        for d in alone
+        if d["kind"] == "PodDisruptionBudget" and "operator" in d["metadata"]["name"]
+    ]
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,14 @@ from prometheus_client import CollectorRegistry
 from support.helm import CHART, FULL_VALUES, template
 
 from whisperer.api.metrics import Metrics
+from whisperer.operator.metrics import OperatorMetrics
 
 DASHBOARD = CHART / "files" / "dashboards" / "alert-whisperer.json"
-# Where the code's metrics live: one registry factory per component (the operator's joins
-# when it exports metrics).
-REGISTRIES: dict[str, Callable[[], CollectorRegistry]] = {"webhook": lambda: Metrics().registry}
+# Where the code's metrics live: one registry factory per component.
+REGISTRIES: dict[str, Callable[[], CollectorRegistry]] = {
+    "webhook": lambda: Metrics().registry,
+    "operator": lambda: OperatorMetrics().registry,
+}
 SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),

@@ -313,3 +313,40 @@ def test_the_identity_is_the_pod_name_else_host_and_pid() -> None:
     assert default_identity({"POD_NAME": "op-0"}) == "op-0"
     host_pid = default_identity({})
     assert host_pid.rsplit("_", 1)[1].isdigit()
+
+
+def test_the_fence_closes_within_the_renew_deadline_before_a_standby_may_lead() -> None:
+    """`holds()`, asked before every write, turns False within the renew deadline of the
+    last good renewal, even when the leader's own loop has not run since (a stalled event
+    loop), and before any standby leads."""
+
+    async def body(clock: ManualClock, lease: MemoryLease) -> None:
+        view_a = lease.view()
+        a, b = elector(view_a, "a", clock), elector(lease.view(), "b", clock)
+        ta = asyncio.create_task(a.run())
+        await settle()
+        assert a.holds() and not b.holds()
+        tb = asyncio.create_task(b.run())
+        await run_for(clock, 5)
+        assert a.holds()
+        # A jump with no chance to renew (the loop stalled): the fence is closed at once.
+        renewed = lease.record.renewed if lease.record else None
+        assert renewed is not None
+        clock.advance(timedelta(seconds=DEADLINE))
+        assert not a.holds()
+        await settle()  # a renews again: the fence opens
+        assert a.holds()
+        view_a.down = True
+        cut_at = clock.now()
+        closed_at = None
+        while not b.is_leader.is_set():
+            if closed_at is None and not a.holds():
+                closed_at = clock.now()
+            await run_for(clock, 0.1)
+        assert closed_at is not None
+        assert closed_at - cut_at <= timedelta(seconds=DEADLINE + 0.1)
+        assert closed_at < clock.now()  # closed before b led
+        assert not a.holds() and b.holds()
+        await stop_all(ta, tb)
+
+    scenario(body)

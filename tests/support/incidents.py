@@ -59,3 +59,22 @@ def incident_for(admin: KubeClient, company: str, alert: str) -> str:
 
 def status(admin: KubeClient, company: str, name: str) -> dict[str, Any]:
     return admin.get("incidents", name, f"company-{company}").get("status") or {}
+
+
+def sent_entry(
+    admin: KubeClient, company: str, name: str, *, kind: str = "assigned", timeout: float = 60
+) -> dict[str, Any]:
+    """The incident's outbox entry of `kind` once it is sent (waits for it)."""
+    found = wait_for(
+        lambda: next(
+            (
+                e
+                for e in status(admin, company, name).get("notifications") or []
+                if e["kind"] == kind and e["state"] == "sent"
+            ),
+            None,
+        ),
+        timeout=timeout,
+        what=f"the {kind} message of {name} sent",
+    )
+    return dict(found)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +38,36 @@ def run_operator(kubeconfig: Path, *, clock: Clock | None = None) -> Iterator[Ko
             os.environ["KUBECONFIG"] = previous
     assert kopf.exception is None, kopf.output
     assert kopf.exit_code == 0, kopf.output
+
+
+@contextlib.contextmanager
+def operator_process(
+    kubeconfig: Path,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`whisperer-operator` as its own process (so a test can kill -9 it), logged in with
+    `kubeconfig`, its output appended to `log`; terminated (then killed) on exit."""
+    environ = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONSAFEPATH": "1", **(env or {})}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("whisperer-operator")), *args],
+            env=environ,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def active(timeout: float = 60) -> Runtime:

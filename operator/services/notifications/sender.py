@@ -135,6 +135,9 @@ class NotificationSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self.attempts = 0
+        self.fence: Callable[[], bool] | None = None
+        """Asked before each send (leader election): False leaves the entry pending for the
+        replica that leads. Set by the runner."""
 
     # -- following the incidents --------------------------------------------------------------
 
@@ -233,6 +236,9 @@ class NotificationSender:
         found, _ = self._planner.deliveries(company, *key, status)
         by_id = {d.key.id: d for d in found}
         for entry in due:
+            if self.fence is not None and not self.fence():
+                log.warning("incident %s/%s: not the leader, its messages wait for it", *key)
+                return
             delivery = by_id.get(entry.id)
             if delivery is None:
                 moved = outbox.cancelled(entry, reason="no longer news when its time came")

@@ -64,6 +64,8 @@ class SlaService:
         self.steps = 0
         self.lateness: list[float] = []
         """Seconds between a step's due time and its recording (the latest 10,000)."""
+        self.on_late: Callable[[float], None] = lambda seconds: None
+        """Told each step's lateness (the runner feeds the scheduler-lag metric)."""
 
     # -- the rule, as the writer runs it ------------------------------------------------------
 
@@ -130,6 +132,7 @@ class SlaService:
     def _late(self, seconds: float) -> None:
         self.lateness.append(max(seconds, 0.0))
         del self.lateness[:-10_000]
+        self.on_late(seconds)
 
     # -- following the incidents --------------------------------------------------------------
 

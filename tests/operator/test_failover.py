@@ -1,0 +1,169 @@
+"""Two operators with leader election, as the chart runs them: each its own process
+(`whisperer-operator`) with the operator ServiceAccount's token, against the real API server
+and a local SMTP server. Only the leader acts; killed with SIGKILL in the middle of sending a
+message, it is replaced by the standby within the lease duration, which rebuilds its memory
+from the cluster and finishes the work: one incident, one mail, no Event twice.
+
+Short durations on the wall clock (a 3 s lease, 2 s renew deadline, 0.5 s retry period): the
+processes cannot share a test's ManualClock, and the Lease's times are the API server's."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kubernetes import client
+from support.alerts import operator_kubeconfig, wait_namespace
+from support.cluster import Cluster, wait_for
+from support.incidents import fire, incident_for, sent_entry, status, z
+from support.mailcompany import mail_company
+from support.operator import operator_process
+from support.smtp import free_port, smtp_server
+
+from whisperer.operator.kube import KubeClient
+
+NAMESPACE, LEASE = "alert-whisperer", "alert-whisperer-operator"
+DURATION, RENEW, RETRY = 3, 2.0, 0.5
+ELECTION = {
+    "WHISPERER_LEADER_ELECTION": "true",
+    "WHISPERER_LEASE_DURATION_SECONDS": str(DURATION),
+    "WHISPERER_LEASE_RENEW_DEADLINE_SECONDS": str(RENEW),
+    "WHISPERER_LEASE_RETRY_PERIOD_SECONDS": str(RETRY),
+}
+
+
+def holder(admin: KubeClient) -> str | None:
+    api = client.CoordinationV1Api(admin.api_client)
+    try:
+        return api.read_namespaced_lease(LEASE, NAMESPACE).spec.holder_identity or None
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def reasons(admin: KubeClient, namespace: str, name: str) -> list[str]:
+    events = client.CoreV1Api(admin.api_client).list_namespaced_event(
+        namespace, field_selector=f"involvedObject.name={name}"
+    )
+    return sorted(e.reason for e in events.items)
+
+
+def probe(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:  # not listening yet
+        return 0, ""
+
+
+def gauge(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
+    cluster: Cluster, admin: KubeClient, tmp_path: Path
+) -> None:
+    kubeconfig = operator_kubeconfig(cluster)
+    s = uuid.uuid4().hex[:6]
+    ids = {f"op-a-{s}": free_port(), f"op-b-{s}": free_port()}
+    with smtp_server() as box, contextlib.ExitStack() as stack:
+        box.gate = threading.Event()
+        names = stack.enter_context(mail_company(admin, box))
+        company = names["company"]
+        procs = {
+            identity: stack.enter_context(
+                operator_process(
+                    kubeconfig,
+                    tmp_path / f"{identity}.log",
+                    env={**ELECTION, "POD_NAME": identity},
+                    args=["--metrics-address", f"127.0.0.1:{port}"],
+                )
+            )
+            for identity, port in ids.items()
+        }
+
+        def logs() -> str:
+            return "\n".join(
+                f"--- {i}\n" + (tmp_path / f"{i}.log").read_text()[-2500:] for i in ids
+            )
+
+        leader = wait_for(
+            lambda: (
+                (h := holder(admin)) in ids and probe(ids[h], "/readyz") == (200, "active\n") and h
+            ),
+            timeout=120,
+            what="one operator to lead and be active",
+        )
+        [standby] = [i for i in ids if i != leader]
+        wait_for(
+            lambda: probe(ids[standby], "/readyz") == (200, "standby\n"),
+            timeout=60,
+            what="the other to stand by",
+        )
+        assert probe(ids[standby], "/healthz")[0] == 200
+        assert gauge(probe(ids[leader], "/metrics")[1], "whisperer_operator_leader") == 1.0
+        assert gauge(probe(ids[standby], "/metrics")[1], "whisperer_operator_leader") == 0.0
+
+        wait_namespace(admin, company)
+        now = datetime.now(UTC)
+        name = incident_for(admin, company, fire(admin, company, at=now))
+        assert box.held.wait(60), logs()  # the leader is in the middle of sending the mail
+        # A technician acknowledges: the leader records it and posts its Event.
+        ns = f"company-{company}"
+        tech = f"{names['tech']}@northwind-msp.example"
+        client.CustomObjectsApi(admin.api_client).patch_namespaced_custom_object(
+            "alertwhisperer.io",
+            "v1alpha1",
+            ns,
+            "incidents",
+            name,
+            {"spec": {"acknowledgement": {"by": tech, "at": z(now)}}},
+        )
+        wait_for(lambda: reasons(admin, ns, name) == ["Acknowledged"], what="the ack's Event")
+
+        procs[leader].kill()
+        killed = time.monotonic()
+        procs[leader].wait(timeout=30)
+        wait_for(lambda: holder(admin) == standby, timeout=DURATION * 4, what="the takeover")
+        took = time.monotonic() - killed
+        print(f"takeover after SIGKILL: {took:.2f} s (lease {DURATION} s)")
+        # The standby waits out the lease duration from when it saw the last renewal (it looks
+        # every jittered retry period, up to 2.2 x RETRY, so it may see it that late), then
+        # takes the Lease at its next look; 1.5 s for the API server on a loaded machine.
+        assert took <= DURATION + 2 * RETRY * 2.2 + 1.5, (took, logs())
+        box.gate.set()  # the dead leader's RCPT answers into nothing
+
+        # Alerts keep flowing: the new leader, memory rebuilt, joins them to the incident.
+        later = incident_for(admin, company, fire(admin, company, at=now + timedelta(seconds=5)))
+        assert later == name, logs()
+        entry = sent_entry(admin, company, name)
+        assert entry["attempts"] == 1
+        wait_for(lambda: len(box.received) >= 1, timeout=10, what="the mail")
+        assert probe(ids[standby], "/readyz") == (200, "active\n")
+
+        # Exactly once: one incident, one mail, every Event once.
+        assert [i["metadata"]["name"] for i in admin.list("incidents", ns)] == [name]
+        assert [m.recipients for m in box.received] == [[tech]]
+        events = client.CoreV1Api(admin.api_client).list_namespaced_event(
+            ns, field_selector=f"involvedObject.name={name}"
+        )
+        seen = Counter((e.reason, e.message) for e in events.items)
+        assert list(seen.values()) == [1], seen  # the Acknowledged event, once
+        assert all((e.count or 1) == 1 for e in events.items), [
+            (e.reason, e.count) for e in events.items
+        ]
+        timeline = status(admin, company, name).get("timeline") or []
+        assert len(timeline) == len({(t["type"], t["at"], t.get("actor")) for t in timeline})
