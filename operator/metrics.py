@@ -118,13 +118,24 @@ class OperatorMetrics:
         self, *, company: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]
     ) -> None:
         """One status write of an incident: counts the openings and resolutions it made
-        (phase moves between `before` and `after`, each write counted once)."""
+        (phase moves between `before` and `after`), and the SLA breaches and escalation
+        levels it recorded; each write counted once, whatever retries it took."""
         self._writes.inc()
         was = str((before or {}).get("phase") or "")
         now = str(after.get("phase") or "")
         severity = str(after.get("severity") or "unknown")
         if not was and now:
             self.incident_opened(company=company, severity=severity)
+        old_sla, new_sla = (before or {}).get("sla") or {}, after.get("sla") or {}
+        for clock in ("response", "resolution"):
+            flag = f"{clock}Breached"
+            if new_sla.get(flag) and not old_sla.get(flag):
+                self.sla_breach(company=company, clock=clock)
+        level = int(after.get("escalationLevel") or 0)
+        for reached in range(int((before or {}).get("escalationLevel") or 0) + 1, level + 1):
+            self.escalation(company=company, level=reached)
+        if int(new_sla.get("escalationRepeats") or 0) > int(old_sla.get("escalationRepeats") or 0):
+            self.escalation(company=company, level=level)  # the last level, again
         if now == "Resolved" and was != "Resolved":
             self.incident_resolved(
                 company=company,
@@ -133,7 +144,7 @@ class OperatorMetrics:
                 seconds=_between(after.get("openedAt"), after.get("resolvedAt")),
             )
 
-    # -- SLA and notifications (counted by their owners) ---------------------------------------
+    # -- SLA (from the stored writes) and notifications (the sender's attempts) ----------------
 
     def sla_breach(self, *, company: str, clock: str) -> None:
         """An SLA clock (response or resolution) breached."""

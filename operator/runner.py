@@ -155,6 +155,7 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
 
     writer.on_stored = stored
     sla.on_late = metrics.scheduler_lag
+    sender.on_outcome = lambda channel, state: metrics.notification(channel=channel, outcome=state)
     run.sessions.append(session)
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name

@@ -121,3 +121,19 @@ def test_metrics_addresses(raw: str, expected: tuple[str, int]) -> None:
 def test_a_bad_metrics_address_is_refused_with_the_flag_named(raw: str) -> None:
     with pytest.raises(ValueError, match="--metrics-address must be host:port"):
         parse_address(raw)
+
+
+def test_a_write_counts_the_breaches_and_levels_it_recorded_once() -> None:
+    m = OperatorMetrics()
+    open_ = {"phase": "Open", "sla": {"responseBreached": False}}
+    breached = {"phase": "Open", "sla": {"responseBreached": True}, "escalationLevel": 2}
+    m.incident_stored(company="acme", before=open_, after=breached)
+    m.incident_stored(company="acme", before=breached, after=breached)  # a later write
+    repeated = {**breached, "sla": {"responseBreached": True, "escalationRepeats": 1}}
+    m.incident_stored(company="acme", before=breached, after=repeated)
+    got = samples(m)
+    breaches = "whisperer_operator_sla_breaches_total"
+    escalations = "whisperer_operator_escalations_total"
+    assert got[(breaches, (("clock", "response"), ("company", "acme")))] == 1
+    assert got[(escalations, (("company", "acme"), ("level", "1")))] == 1
+    assert got[(escalations, (("company", "acme"), ("level", "2")))] == 2  # reached, repeated

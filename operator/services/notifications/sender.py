@@ -124,7 +124,8 @@ class NotificationSender:
         self._limiter = limiter
         self._retry = retry
         self._read_run = read_run
-        self._on_outcome = on_outcome or (lambda channel, state: None)
+        self.on_outcome: Outcome = on_outcome or (lambda channel, state: None)
+        """Told (channel type, state) after each attempt (the runner feeds the metrics)."""
         self._slots = asyncio.Semaphore(in_flight)
         self._rng = rng or random.Random()
         self._bodies: dict[Key, dict[str, Any]] = {}
@@ -246,7 +247,7 @@ class NotificationSender:
                 moved = await self._send(entry, delivery, context)
             self.attempts += 1
             tried = moved.attempts > entry.attempts or moved.state != "pending"
-            self._on_outcome(
+            self.on_outcome(
                 self._channel_type(entry.key.channel), moved.state if tried else "postponed"
             )
             await self._writer.submit(*key, self.record(moved, attempts=entry.attempts))
