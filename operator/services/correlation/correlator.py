@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whisperer.operator.services.correlation.priority import SEVERITY_RANK
+from whisperer.operator.services.correlation.staleness import quiet_for
 from whisperer.operator.services.facts import CompanyFacts
 
 REFS_KEPT = 50
@@ -545,6 +546,7 @@ class Correlator:
         depends_on: Mapping[str, Iterable[str]],
         reopen_window: timedelta = timedelta(0),
         storm_threshold: int | None = None,
+        host_window: timedelta = timedelta(0),
     ) -> Decision:
         """Where the alert goes (the company's window and topology given); remembered."""
 
@@ -608,6 +610,23 @@ class Correlator:
                 f"{incident.cause_asset}, which has {incident.cause_signal}",
                 "cascade",
             )
+        if host_window > timedelta(0):
+            on_host = [
+                i
+                for i in self._open_by_asset.get((company, facts.asset), {}).values()
+                if i.pattern not in ("storm", "cascade")
+                and i.first_at - host_window <= facts.at <= i.last_at + host_window
+            ]
+            if on_host:
+                incident = min(on_host, key=lambda i: i.first_at)
+                self._fold(incident, facts, pattern="host")
+                return Decision(
+                    incident.name,
+                    False,
+                    f"another signal on {facts.asset} within {host_window} "
+                    f"({incident.cause_signal}, {facts.signal})",
+                    "host",
+                )
         reopenable = [
             i
             for i in self._resolved_by_key.get((company, key), {}).values()
@@ -616,11 +635,12 @@ class Correlator:
         ]
         if reopenable:
             incident = max(reopenable, key=lambda i: i.resolved_at or i.last_at)
+            quiet = quiet_for(facts.at - incident.last_at)
             self._reopen(incident, facts)
             return Decision(
                 incident.name,
                 False,
-                f"{key} recurred soon after it resolved",
+                f"{key} recurred after {quiet} quiet, soon after it resolved",
                 incident.pattern,
                 reopened=True,
             )
@@ -672,6 +692,21 @@ class Correlator:
         incident.opened_at = facts.at
         self._fold(incident, facts)
         self.remember(incident)
+
+    def recur(self, incident: OpenIncident, facts: AlertFacts) -> timedelta:
+        """A new episode of an open incident's problem (reported again after a quiet gap
+        longer than the aggregation window): counted as a reopening, its SLA clock starts
+        again; how long it was quiet."""
+        quiet = facts.at - incident.last_at
+        incident.reopened += 1
+        incident.opened_at = facts.at
+        self._fold(incident, facts)
+        return quiet
+
+    def continued(self, incident: OpenIncident, facts: AlertFacts) -> None:
+        """A firing alert reported again (within its staleness timeout): the problem goes on,
+        at the report's event time and severity."""
+        self._fold(incident, facts)
 
     def _episode(self, incident: OpenIncident, key: str, at: datetime) -> None:
         """An occurrence of the problem, stood for by `incident`."""

@@ -87,27 +87,33 @@ class Executor:
         if failed:
             self._failed(plan, failed)
             return
+        for name, status, sequence in plan.also:  # alerts that went stale on the way
+            if await self._patch(plan.namespace, name, status):
+                self._service.written_also(plan.namespace, name, sequence)
         if plan.alert_status is None:
             return
+        if await self._patch(plan.namespace, plan.alert, plan.alert_status):
+            self._service.written(plan.namespace, plan.alert, plan)
+
+    async def _patch(self, namespace: str, alert: str, status: dict[str, object]) -> bool:
+        """Write an alert's status (trying again while the API server is unavailable);
+        False when the alert is gone or its status was refused."""
         delay = 0.2
         while True:
             try:
-                await self._kube.patch_status(
-                    "alerts", plan.alert, {"status": plan.alert_status}, plan.namespace
-                )
+                await self._kube.patch_status("alerts", alert, {"status": status}, namespace)
                 self.alert_writes += 1
-                break
+                return True
             except NotFoundError:
-                self._service.alert_deleted(plan.namespace, plan.alert)
-                return
+                self._service.alert_deleted(namespace, alert)
+                return False
             except PermanentError as exc:
-                log.error("alert %s/%s: status refused: %s", plan.namespace, plan.alert, exc)
-                return
+                log.error("alert %s/%s: status refused: %s", namespace, alert, exc)
+                return False
             except WhispererError as exc:
-                log.warning("alert %s/%s not written yet (%s)", plan.namespace, plan.alert, exc)
+                log.warning("alert %s/%s not written yet (%s)", namespace, alert, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        self._service.written(plan.namespace, plan.alert, plan)
 
     def _failed(self, plan: Plan, failed: list[BaseException]) -> None:
         """An incident change could not be stored: the alert records nothing (a restart, or

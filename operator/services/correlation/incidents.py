@@ -76,6 +76,7 @@ def incident_status(
     *,
     critical_assets: frozenset[str],
     latest: str | None,
+    noise: bool = False,
 ) -> dict[str, Any]:
     """The status fields correlation owns (docs/architecture.md has the table)."""
     refs = list(incident.refs)
@@ -99,6 +100,7 @@ def incident_status(
         },
         "openedAt": iso(incident.opened_at or incident.first_at),
         "reopened": incident.reopened,
+        "noise": noise,
         "correlation": {
             "category": incident.cause_category,
             "episodes": [iso(t) for t in incident.episodes],
