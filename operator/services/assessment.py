@@ -79,13 +79,15 @@ QUIET_SEVERITIES = ("info", "low")
 
 def is_noise(incident: OpenIncident, facts: CompanyFacts) -> bool:
     """Known noise: only low or info alerts, of a problem that keeps recurring (the periodic
-    detector saw it, or it came back after a quiet gap) or of a signal the company marks as
-    noise. It pages nobody; it stays visible and counted."""
+    detector saw it, it came back after a quiet gap, or it had opened an incident before)
+    or of a signal the company marks as noise. It pages nobody; it stays visible and
+    counted."""
     if incident.severity not in QUIET_SEVERITIES:
         return False
     return (
         incident.pattern == "periodic"
         or incident.reopened > 0
+        or incident.recurring
         or incident.cause_signal in facts.noise_signals
     )
 

@@ -323,9 +323,11 @@ def test_known_noise_pages_nobody_and_stays_counted(cluster: Cluster, admin: Kub
 
 
 @pytest.mark.parametrize("window", ["5m", "0s"])
-def test_different_signals_on_one_host_join_when_the_company_asks(
+def test_quiet_signals_on_one_host_join_when_the_company_asks(
     cluster: Cluster, admin: KubeClient, window: str
 ) -> None:
+    """Low and info alerts of different signals on one asset within the host window join
+    one incident (pattern host); anything worse keeps its own incident (it is news)."""
     with (
         a_company(
             admin, "strh", incidents={"hostWindow": window}, assets=[{"name": "web01"}]
@@ -333,13 +335,15 @@ def test_different_signals_on_one_host_join_when_the_company_asks(
         run_operator(operator_kubeconfig(cluster)),
     ):
         wait_namespace(admin, company)
-        first = alert(admin, company, asset="web01", raw="ssh brute force", source="generic")
-        second = alert(admin, company, asset="web01", raw="disk full", source="zabbix", minutes=2)
-        later = alert(
-            admin, company, asset="web01", raw="CPU usage high", source="datadog", minutes=30
+        quiet = {"asset": "web01", "severity": "low"}
+        first = alert(admin, company, raw="ssh brute force", source="generic", **quiet)
+        second = alert(admin, company, raw="disk full", source="zabbix", minutes=2, **quiet)
+        loud = alert(
+            admin, company, asset="web01", raw="InstanceDown", source="alertmanager", minutes=3
         )
-        a, b, c = (incident_of(admin, company, n) for n in (first, second, later))
-        assert c not in (a, b)  # half an hour later is another situation either way
+        later = alert(admin, company, raw="CPU usage high", source="datadog", minutes=30, **quiet)
+        a, b, c, d = (incident_of(admin, company, n) for n in (first, second, loud, later))
+        assert c not in (a, b) and d not in (a, b, c)  # news, and half an hour later
         if window == "0s":
             assert a != b
             return

@@ -101,6 +101,8 @@ class OpenIncident:
     episodes: list[datetime] = field(default_factory=list)
     """The occurrences of its problem it stands for (when it opened; each periodic
     recurrence), event time, bounded: stored, so periodic histories survive a restart."""
+    recurring: bool = False
+    """Its problem had opened an incident before (it is a recurrence of a known problem)."""
 
     def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
         """List the alert among the latest references (bounded), replacing an older entry;
@@ -610,11 +612,13 @@ class Correlator:
                 f"{incident.cause_asset}, which has {incident.cause_signal}",
                 "cascade",
             )
-        if host_window > timedelta(0):
+        low = SEVERITY_RANK.get(facts.severity, 0) <= SEVERITY_RANK["low"]
+        if host_window > timedelta(0) and low:  # news of medium or worse keeps its own
             on_host = [
                 i
                 for i in self._open_by_asset.get((company, facts.asset), {}).values()
                 if i.pattern not in ("storm", "cascade")
+                and SEVERITY_RANK.get(i.severity, 0) <= SEVERITY_RANK["low"]
                 and i.first_at - host_window <= facts.at <= i.last_at + host_window
             ]
             if on_host:
@@ -665,6 +669,7 @@ class Correlator:
                 absorbed=absorbed,
             )
         incident = self._new(facts, new_name=new_name, key=key)
+        incident.recurring = any(t < facts.at for t, _ in episodes)
         self._episode(incident, key, facts.at)
         absorbed = self._absorb_dependants(incident, window=window, depends_on=depends_on)
         if absorbed:

@@ -174,6 +174,7 @@ def remembered(
         resolved_at=(parse_time(state.get("resolvedAt")) or last) if resolved else None,
         keep_until=keep_until if resolved else None,
         joining=set(state.get("joining") or []),
+        recurring=bool(status.get("noise")),  # what noise rests on, kept across a restart
         episodes=sorted(t for t in (parse_time(v) for v in state["episodes"]) if t)
         if "episodes" in state
         else [first],  # stored before episodes were: it stands for its own opening
