@@ -357,3 +357,38 @@ def test_quiet_signals_on_one_host_join_when_the_company_asks(
             "the host situation",
         )
         assert joined["pattern"] == "host"
+
+
+def test_staleness_survives_a_restart(cluster: Cluster, admin: KubeClient, stream: str) -> None:
+    """What went stale stays so after a restart (the alert's status says so), and an alert
+    still firing goes stale after the restart as it would have: from its last report, in
+    event time, which resumes from the reports the rebuilt memory read."""
+    clock = ManualClock(datetime.now(UTC))
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
+        wait_namespace(admin, stream)
+        early = alert(admin, stream, asset="web01", raw="ssh brute force", source="generic")
+        first = incident_of(admin, stream, early)
+        late = alert(
+            admin, stream, asset="db01", raw="port scan detected", source="generic", minutes=8
+        )
+        second = incident_of(admin, stream, late)
+        clock.advance(timedelta(minutes=3))  # event time 11: the early alert went stale
+        evaluated()
+        until(admin, stream, "incidents", first, lambda s: s.get("phase") == "Resolved", "stale")
+        assert status(admin, stream, "alerts", late).get("resolvedBy") is None
+    restarted = ManualClock(clock.now() + timedelta(minutes=1))
+    with run_operator(operator_kubeconfig(cluster), clock=restarted):
+        evaluated()
+        assert status(admin, stream, "alerts", late).get("resolvedBy") is None  # event time 8
+        restarted.advance(timedelta(minutes=11))  # 19 minutes after its report
+        evaluated()
+        gone = until(
+            admin, stream, "alerts", late, lambda s: s.get("resolvedBy") == "stale", "staleness"
+        )
+        assert gone["staleAt"].startswith(at(18)[:16])
+        until(
+            admin, stream, "incidents", second, lambda s: s.get("phase") == "Resolved", "resolved"
+        )
+        old = status(admin, stream, "incidents", first)
+        assert old["phase"] == "Resolved" and old["reopened"] == 0
+    assert len(incidents(admin, stream)) == 2
