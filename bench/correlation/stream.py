@@ -62,6 +62,8 @@ class Outcome:
 
     name: str
     incident_of: list[str] = field(default_factory=list)
+    starts: list[bool] = field(default_factory=list)
+    """Whether each event started an episode of its incident (opened or reopened it)."""
     opened: int = 0
     news: int = 0
     pages: int = 0
@@ -282,6 +284,7 @@ def run_core(name: str, events: Sequence[Event], incidents: dict[str, Any]) -> O
     for e in events:
         incident, news, noise = core.report(e)
         out.incident_of.append(incident)
+        out.starts.append(bool(news & {"Opened", "Reopened"}))
         out.opened += "Opened" in news
         out.news += bool(news)
         out.pages += bool(news) and not noise
@@ -301,7 +304,8 @@ def host_signal(events: Sequence[Event]) -> Outcome:
     seen: set[tuple[str, str]] = set()
     for e in events:
         key = (e.host, classify(e.name, source="generic").name)
-        if key not in seen:
+        new = key not in seen
+        if new:
             seen.add(key)
             out.opened += 1
             out.news += 1
@@ -309,6 +313,7 @@ def host_signal(events: Sequence[Event]) -> Outcome:
             if e.label != FALSE_POSITIVE:
                 out.surfaced.add(e.label)
         out.incident_of.append("|".join(key))
+        out.starts.append(new)
     return out
 
 
@@ -329,6 +334,7 @@ def alertmanager_style(events: Sequence[Event], *, timeout: timedelta) -> Outcom
                 out.surfaced.add(e.label)
         else:
             group = found[1]
+        out.starts.append(found is None or found[1] != group)
         last[key] = (e.at, group)
         out.incident_of.append(f"{e.host}|{e.name}|{group}")
     return out
@@ -347,6 +353,21 @@ def purity(events: Sequence[Event], incident_of: Sequence[str]) -> float:
     return good / len(events)
 
 
+def longest(events: Sequence[Event], outcome: Outcome) -> float:
+    """The longest episode (from the event that opened or reopened an incident to the last
+    event before the next such), in hours: how long one stretch of news can hide in."""
+    current: dict[str, tuple[datetime, datetime]] = {}
+    best = 0.0
+    for e, incident, start in zip(events, outcome.incident_of, outcome.starts, strict=True):
+        a, b = current.get(incident, (e.at, e.at))
+        if start:
+            best = max(best, (b - a).total_seconds())
+            a = e.at
+        current[incident] = (a, e.at)
+    best = max([best, *((b - a).total_seconds() for a, b in current.values())])
+    return best / 3600
+
+
 def report(events: Sequence[Event], outcomes: Sequence[Outcome]) -> dict[str, Any]:
     days = max((events[-1].at - events[0].at).total_seconds() / 86400, 1.0)
     phases = sorted(phase_spans(events))
@@ -357,6 +378,7 @@ def report(events: Sequence[Event], outcomes: Sequence[Outcome]) -> dict[str, An
             "news_per_day": round(o.news / days, 1),
             "pages_per_day": round(o.pages / days, 1),
             "purity": round(purity(events, o.incident_of), 3),
+            "longest_episode_hours": round(longest(events, o), 1),
             "phases_surfaced": f"{len(o.surfaced & set(phases))}/{len(phases)}",
             "missed": sorted(set(phases) - o.surfaced),
             "us_per_event": round(o.seconds / len(events) * 1e6) if o.seconds else None,

@@ -149,3 +149,26 @@ def test_a_rise_never_gives_more_time() -> None:
     # resolve by 290 (earlier than low's 300).
     assert found.response_due_at == T0 + timedelta(minutes=60)
     assert found.resolution_due_at == T0 + timedelta(minutes=290)
+
+
+def test_known_noise_comes_back_to_its_incident_however_late() -> None:
+    c = Correlator()
+    window = timedelta(minutes=15)
+    c.decide(alert("a", 0), new_name="inc-1", window=window, depends_on={})
+    c.incident_resolved("acme", "inc-1", WALL)
+    c.decide(alert("b", 600), new_name="inc-2", window=window, depends_on={})  # recurring
+    c.incident_resolved("acme", "inc-2", WALL)
+    noise = c.find("acme", "inc-2")
+    assert noise is not None
+    c.forget("acme", "inc-2")  # it left memory: the decision asks for it first
+    asked = c.decide(alert("c", 6000), new_name="inc-3", window=window, depends_on={})
+    assert asked.load and asked.incident == "inc-2"
+    c.restore(noise)
+    again = c.decide(alert("c", 6000), new_name="inc-3", window=window, depends_on={})
+    assert (again.incident, again.reopened, again.new) == ("inc-2", True, False)
+    assert "known noise" in again.reason and noise.reopened == 1
+    c.incident_resolved("acme", "inc-2", WALL)
+    loud = c.decide(
+        alert("d", 9000, severity="high"), new_name="inc-4", window=window, depends_on={}
+    )
+    assert loud.new  # a high report of the same problem is news: its own incident

@@ -296,6 +296,7 @@ class Correlator:
         self._merged_into: dict[tuple[str, str], set[str]] = {}  # target -> absorbed
         self._expiring: list[tuple[datetime, str, str]] = []  # (keep_until, company, name)
         self._episodes_pruned: datetime | None = None
+        self._asked: set[tuple[str, str]] = set()  # known-noise incidents asked to be loaded
 
     def _open_add(self, incident: OpenIncident) -> None:
         company = incident.company
@@ -354,6 +355,7 @@ class Correlator:
 
     def restore(self, incident: OpenIncident) -> None:
         """Remember an incident rebuilt from its resource, with its periodic history."""
+        self._asked.discard((incident.company, incident.name))
         self.remember(incident)
         for at in incident.episodes:
             self.restore_episode(incident.company, incident.key, at, incident.name)
@@ -648,6 +650,20 @@ class Correlator:
                 incident.pattern,
                 reopened=True,
             )
+        if low and not series_names:  # known noise comes back to its incident, however late
+            noise = self._known_noise(company, episodes, facts)
+            if isinstance(noise, str):
+                return Decision(noise, False, "known noise", "single", load=True)
+            if noise is not None:
+                quiet = quiet_for(facts.at - noise.last_at)
+                self._reopen(noise, facts)
+                return Decision(
+                    noise.name,
+                    False,
+                    f"{key}, known noise (low, recurring), recurred after {quiet} quiet",
+                    noise.pattern,
+                    reopened=True,
+                )
         series = next(
             (found for n in series_names if (found := self.find(company, n)) is not None), None
         )
@@ -695,8 +711,29 @@ class Correlator:
         incident.keep_until = None
         incident.reopened += 1
         incident.opened_at = facts.at
+        incident.severity = facts.severity  # a new episode: its own severity, like a new one
         self._fold(incident, facts)
         self.remember(incident)
+
+    def _known_noise(
+        self, company: str, episodes: list[tuple[datetime, str]], facts: AlertFacts
+    ) -> OpenIncident | str | None:
+        """The resolved incident of the problem's latest occurrence when it is known noise
+        (low or info only, and recurring): a low report of it reopens it rather than opening
+        one more. Its name when it left memory (load it first); None when there is none."""
+        earlier = [name for at, name in episodes if at < facts.at]
+        if not earlier:
+            return None
+        found = self.find(company, earlier[-1])
+        if found is None:
+            if (company, earlier[-1]) in self._asked:
+                return None  # asked for once and still not known: not correlation's to reopen
+            self._asked.add((company, earlier[-1]))
+            return earlier[-1]
+        quiet = SEVERITY_RANK.get(found.severity, 0) <= SEVERITY_RANK["low"]
+        if found.resolved_at is None or not quiet or not (found.reopened or found.recurring):
+            return None
+        return found
 
     def recur(self, incident: OpenIncident, facts: AlertFacts) -> timedelta:
         """A new episode of an open incident's problem (reported again after a quiet gap
@@ -705,6 +742,7 @@ class Correlator:
         quiet = facts.at - incident.last_at
         incident.reopened += 1
         incident.opened_at = facts.at
+        incident.severity = facts.severity  # a new episode: its own severity, like a new one
         self._fold(incident, facts)
         return quiet
 
