@@ -234,7 +234,9 @@ class Core:
         )
         news: set[str] = set()
         plan = self.service.handle_alert(body)
-        if plan is not None and plan.load is not None:  # a series' incident left memory
+        for _ in range(10):  # an incident it needs left memory: load it, as the executor does
+            if plan is None or plan.load is None:
+                break
             self.service.load(self.incidents[plan.load])
             plan = self.service.handle_alert(body)
         if plan is not None:

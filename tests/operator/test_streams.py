@@ -309,17 +309,34 @@ def test_known_noise_pages_nobody_and_stays_counted(cluster: Cluster, admin: Kub
         assigned = [e for e in again["timeline"] if e["type"] in ("Assigned", "Rerouted")]
         assert len(assigned) == 1  # the first episode's, none for the recurrence
         assert not again.get("sla")
-        # A critical report is news again: it pages.
+        # A critical report is news, never folded into old noise: its own incident pages.
         report(admin, company, name, 41, severity="critical")
-        loud = until(
+        loud = wait_for(
+            lambda: (
+                (ref := status(admin, company, "alerts", name)["incidentRef"]["name"]) != incident
+                and ref
+            ),
+            what="the critical report to open its own incident",
+        )
+        paged = until(
+            admin,
+            company,
+            "incidents",
+            loud,
+            lambda s: s.get("assignee") and s.get("sla"),
+            "the loud incident to be routed",
+        )
+        assert paged["noise"] is False and paged["assignee"] == names["cara"]
+        assert paged["rules"]["severity"] == "critical"
+        quiet = until(
             admin,
             company,
             "incidents",
             incident,
-            lambda s: s.get("severity") == "critical" and s.get("sla"),
-            "the rise out of noise",
+            lambda s: s.get("alerts", {}).get("firing") == 0,
+            "the noise incident to let the alert go",
         )
-        assert loud["noise"] is False and loud["assignee"] == names["cara"]
+        assert quiet["noise"] is True and quiet["alerts"]["count"] == 1  # still counted
 
 
 @pytest.mark.parametrize("window", ["5m", "0s"])

@@ -172,3 +172,16 @@ def test_known_noise_comes_back_to_its_incident_however_late() -> None:
         alert("d", 9000, severity="high"), new_name="inc-4", window=window, depends_on={}
     )
     assert loud.new  # a high report of the same problem is news: its own incident
+
+
+def test_news_is_never_folded_into_old_noise() -> None:
+    c = Correlator()
+    window = timedelta(minutes=15)
+    c.decide(alert("a", 0), new_name="inc-1", window=window, depends_on={})
+    noise = c.find("acme", "inc-1")
+    assert noise is not None
+    noise.noise = True  # as the service marks it
+    quiet = c.decide(alert("b", 2), new_name="inc-2", window=window, depends_on={})
+    assert quiet.incident == "inc-1"  # low joins low
+    loud = c.decide(alert("c", 3, severity="high"), new_name="inc-3", window=window, depends_on={})
+    assert loud.new and loud.incident == "inc-3"  # louder: its own incident

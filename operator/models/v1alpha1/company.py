@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, field_validator
 
+from whisperer.operator.models.v1alpha1.alert import SourceTool
 from whisperer.operator.models.v1alpha1.common import (
     Email,
     LocalObjectReference,
@@ -259,16 +260,8 @@ class InhibitRule(Schema):
     )
 
 
-STALE_SOURCES = (
-    "alertmanager",
-    "grafana",
-    "datadog",
-    "cloudwatch",
-    "zabbix",
-    "pagerduty",
-    "azure-monitor",
-    "generic",
-)
+STALE_SOURCES = tuple(str(tool) for tool in SourceTool)
+"""The tools `staleAfter` may name: the Alert's sources."""
 
 
 class IncidentSettings(Schema):

@@ -103,6 +103,8 @@ class OpenIncident:
     recurrence), event time, bounded: stored, so periodic histories survive a restart."""
     recurring: bool = False
     """Its problem had opened an incident before (it is a recurrence of a known problem)."""
+    noise: bool = False
+    """Known noise, as last written (`assessment.is_noise`): a louder report does not join it."""
 
     def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
         """List the alert among the latest references (bounded), replacing an older entry;
@@ -590,7 +592,12 @@ class Correlator:
                 "storm",
                 absorbed=absorbed,
             )
-        same = [i for i in self._open_by_key.get((company, key), {}).values() if within(i)]
+        loud = SEVERITY_RANK.get(facts.severity, 0) > SEVERITY_RANK["low"]
+        same = [
+            i
+            for i in self._open_by_key.get((company, key), {}).values()
+            if within(i) and not (loud and i.noise)  # news is never folded into old noise
+        ]
         if same:
             incident = min(same, key=lambda i: i.first_at)
             self._fold(incident, facts)
@@ -638,6 +645,7 @@ class Correlator:
             for i in self._resolved_by_key.get((company, key), {}).values()
             if i.resolved_at is not None
             and i.resolved_at <= facts.at <= i.resolved_at + reopen_window
+            and not (loud and i.noise)
         ]
         if reopenable:
             incident = max(reopenable, key=lambda i: i.resolved_at or i.last_at)
@@ -667,6 +675,8 @@ class Correlator:
         series = next(
             (found for n in series_names if (found := self.find(company, n)) is not None), None
         )
+        if series is not None and loud and series.noise:
+            series = None  # a louder occurrence of known noise is news of its own
         if series is not None:
             reopened = series.resolved_at is not None
             if reopened:  # a periodic problem does not open a new incident each time
@@ -745,6 +755,15 @@ class Correlator:
         incident.severity = facts.severity  # a new episode: its own severity, like a new one
         self._fold(incident, facts)
         return quiet
+
+    def detach(
+        self, company: str, incident: OpenIncident, alert: str, at: datetime, event_at: datetime
+    ) -> None:
+        """The alert leaves the incident (a louder report of known noise is news of its own):
+        it no longer fires there, and is in no incident until placed again."""
+        self.alert_resolved(company, incident.name, alert, at, event_at=event_at)
+        if self._alerts.get((company, alert)) == incident.name:
+            del self._alerts[(company, alert)]
 
     def continued(self, incident: OpenIncident, facts: AlertFacts) -> None:
         """A firing alert reported again (within its staleness timeout): the problem goes on,

@@ -175,6 +175,7 @@ def remembered(
         keep_until=keep_until if resolved else None,
         joining=set(state.get("joining") or []),
         recurring=bool(status.get("noise")),  # what noise rests on, kept across a restart
+        noise=bool(status.get("noise")),
         episodes=sorted(t for t in (parse_time(v) for v in state["episodes"]) if t)
         if "episodes" in state
         else [first],  # stored before episodes were: it stands for its own opening

@@ -43,6 +43,7 @@ from whisperer.operator.services.correlation.incidents import (
     remembered,
 )
 from whisperer.operator.services.correlation.lock import decision_lock
+from whisperer.operator.services.correlation.priority import SEVERITY_RANK
 from whisperer.operator.services.correlation.staleness import EventClock, quiet_for, stale_at
 from whisperer.operator.services.facts import CompanyFacts
 from whisperer.operator.services.incident_writer import Change, EventSpec, Owner, timeline_entry
@@ -291,6 +292,13 @@ class CorrelationService:
                 plan.alert_status = {**done, **finish}
                 return plan
             fact = pipeline.alert_facts(alert, company, spec.last_seen)
+            loud = SEVERITY_RANK.get(fact.severity, 0) > SEVERITY_RANK["low"]
+            if loud and found.noise:  # news is never folded into old noise: its own incident
+                previous = _reported(status, alert)
+                self._correlator.detach(company, found, name, now, event_at=previous)
+                self._quieted(found, facts)
+                self._incident_step(plan, found, facts, latest=None)
+                return self._place(plan, alert, status, company, facts, spec.last_seen, done)
             if name in found.firing:  # reported again within its staleness timeout
                 self._correlator.continued(found, fact)
                 plan.alert_status = {**done, **finish, "reportedAt": iso(spec.last_seen)}
@@ -531,11 +539,9 @@ class CorrelationService:
     def _incident_step(
         self, plan: Plan, incident: OpenIncident, facts: CompanyFacts, *, latest: str | None
     ) -> None:
+        incident.noise = assessment.is_noise(incident, facts)
         fields = incident_status(
-            incident,
-            critical_assets=facts.critical,
-            latest=latest,
-            noise=assessment.is_noise(incident, facts),
+            incident, critical_assets=facts.critical, latest=latest, noise=incident.noise
         )
         plan.steps.append(Step(plan.namespace, incident.name, Change(Owner.CORRELATION, fields)))
 
