@@ -247,7 +247,8 @@ class Core:
             for p in plans:
                 self._apply(p)
         ref = (body["status"].get("incidentRef") or {}).get("name", "")
-        noise = bool(self.incidents.get(ref, {}).get("status", {}).get("noise"))
+        status = self.incidents.get(ref, {}).get("status", {})
+        noise = bool((status.get("correlation") or {}).get("noise"))
         return ref, news, noise
 
     def _apply(self, plan: Plan) -> set[str]:

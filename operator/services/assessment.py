@@ -51,27 +51,6 @@ def deadlines_for(
     )
 
 
-def tightened(
-    incident: OpenIncident,
-    facts: CompanyFacts,
-    policies: Mapping[str, SLAPolicy],
-    *,
-    before: str,
-) -> Deadlines | None:
-    """Deadlines after the incident's severity rose from `before`: the new severity's targets
-    counted from the rise (the report that raised it), or the old ones where those are
-    earlier: a rise never gives more time."""
-    new = deadlines_for(incident, facts, policies, since=incident.last_at)
-    old = deadlines_for(incident, facts, policies, since=incident.opened_at, severity=before)
-    if new is None or old is None:
-        return new or old
-    return Deadlines(
-        new.policy,
-        min(new.response_due_at, old.response_due_at),
-        min(new.resolution_due_at, old.resolution_due_at),
-    )
-
-
 QUIET_SEVERITIES = ("info", "low")
 
 
@@ -166,9 +145,9 @@ def follow_up(
             if earlier.rules != chosen.rules:  # the rules say otherwise now, not the load
                 assigned, rerouted = chosen.technician, True
     runbook = runbook_for(incident, facts, config.runbooks) if opened else None
-    if raised and before is not None:
+    if raised and before is not None:  # the SLA clocks tighten the deadlines (services/sla)
         incident.assessed_severity = incident.severity
-        found = tightened(incident, facts, config.policies, before=before)
+        found = deadlines_for(incident, facts, config.policies, since=incident.opened_at)
         return FollowUp(
             chosen, assigned, runbook, True, found, raised_from=before, rerouted=rerouted
         )

@@ -70,7 +70,6 @@ FIELDS: dict[str, Owner] = {
     "alerts": Owner.CORRELATION,
     "openedAt": Owner.CORRELATION,
     "reopened": Owner.CORRELATION,
-    "noise": Owner.CORRELATION,
     "mergedInto": Owner.CORRELATION,
     "correlation": Owner.CORRELATION,
     "phase": Owner.LIFECYCLE,

@@ -1,4 +1,4 @@
-"""Staleness in event time, known noise, and deadlines after a severity rise: the pure parts
+"""Staleness in event time, known noise and its SLA clocks: the pure parts
 the operator and the bench share (the operator's behaviour is in tests/operator/
 test_streams.py, against the real API server)."""
 
@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from whisperer.operator.models.v1alpha1 import SLAPolicy
 from whisperer.operator.models.v1alpha1.company import CompanySpec
-from whisperer.operator.services.assessment import is_noise, tightened
+from whisperer.operator.services.assessment import is_noise
 from whisperer.operator.services.correlation import AlertFacts, Correlator
 from whisperer.operator.services.correlation.staleness import EventClock, quiet_for, stale_at
 from whisperer.operator.services.facts import facts_of
+from whisperer.operator.services.sla.clocks import evaluate
 
 T0 = datetime(2022, 1, 21, tzinfo=UTC)
 WALL = datetime(2026, 12, 2, 12, tzinfo=UTC)
@@ -122,33 +123,27 @@ def test_known_noise_is_low_and_recurring_or_marked() -> None:
     assert not is_noise(recurring, facts)  # a high report: no longer noise
 
 
-def test_a_rise_never_gives_more_time() -> None:
+def test_known_noise_runs_no_sla_clocks() -> None:
     policy = SLAPolicy.from_body(
         {
             "apiVersion": "alertwhisperer.io/v1alpha1",
             "kind": "SLAPolicy",
             "metadata": {"name": "p"},
             "spec": {
-                "targets": [
-                    {"severity": "critical", "responseMinutes": 15, "resolutionMinutes": 240},
-                    {"severity": "low", "responseMinutes": 60, "resolutionMinutes": 300},
-                ],
+                "targets": [{"severity": "low", "responseMinutes": 60, "resolutionMinutes": 300}],
                 "coverage": {"type": "24x7"},
             },
         }
     )
-    facts = facts_of(company())
-    c = Correlator()
-    c.decide(alert("a", 0), new_name="inc-1", window=timedelta(minutes=15), depends_on={})
-    incident = c.find("acme", "inc-1")
-    assert incident is not None
-    incident.fold(alert("a", 50, severity="critical"))
-    found = tightened(incident, facts, {"p": policy}, before="low")
-    assert found is not None
-    # Critical from the rise: respond by 65 (later than low's 60: the earlier stays),
-    # resolve by 290 (earlier than low's 300).
-    assert found.response_due_at == T0 + timedelta(minutes=60)
-    assert found.resolution_due_at == T0 + timedelta(minutes=290)
+    status: dict[str, object] = {
+        "openedAt": "2022-01-21T00:00:00Z",
+        "rules": {"severity": "low"},
+        "correlation": {"noise": False},
+    }
+    clocks = {"policy_name": "p", "policy": policy.spec, "technicians": (), "now": T0}
+    assert evaluate({}, status, **clocks) is not None  # type: ignore[arg-type]
+    status["correlation"] = {"noise": True}
+    assert evaluate({}, status, **clocks) is None  # type: ignore[arg-type]
 
 
 def test_known_noise_comes_back_to_its_incident_however_late() -> None:

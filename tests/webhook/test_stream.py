@@ -69,14 +69,14 @@ def test_a_point_event_stream_through_the_shim_and_the_operator(
         what="the rise",
     )
     assert "SeverityRaised" in [e["type"] for e in raised["timeline"]]
-    assert raised["noise"] is False
+    assert raised["correlation"]["noise"] is False
     dns_alert = send(dns, query, 60)  # quiet an hour: a new episode of the same incident
     episode = wait_for(
         lambda: (s := incident(dns_alert)["status"]).get("reopened") == 1 and s,
         timeout=30,
         what="the DNS recurrence to reopen its incident",
     )
-    assert episode["noise"] is True  # low, and it came back: pages nobody
+    assert episode["correlation"]["noise"] is True  # low, and it came back: pages nobody
     assert any("1h 0m quiet" in e["message"] for e in episode["timeline"])
     send(web, login, 180)  # three hours on: the first incident went stale long ago
     again = incident(alert)
@@ -88,7 +88,7 @@ def test_a_point_event_stream_through_the_shim_and_the_operator(
         timeout=30,
         what="the new incident's status",
     )
-    assert later["noise"] is True  # a low problem that opened an incident before
+    assert later["correlation"]["noise"] is True  # a low problem that opened an incident before
     mine = [
         i
         for i in admin.list("incidents", hooks.namespace)

@@ -249,6 +249,12 @@ class CorrelationState(Schema):
     resolved_at: datetime | None = Field(
         default=None, description="When it resolved, in event time (reopening runs on it)."
     )
+    noise: bool = Field(
+        default=False,
+        description="Known noise (only low or info alerts, recurring or of a signal the "
+        "company marks as noise): routing assigns nobody and notifications page nobody; it "
+        "stays visible and counted.",
+    )
 
 
 Outcome = Literal["met", "breached"]
@@ -429,12 +435,6 @@ class IncidentStatus(StatusBase):
             "that healed it (automation), a later cause that took it in (merge), or its alerts "
             "going stale (no report within their staleness timeout, event time).",
         )
-    )
-    noise: bool = Field(
-        default=False,
-        description="Known noise (only low or info alerts, recurring or of a signal the "
-        "company marks as noise): routing assigns nobody and notifications page nobody; it "
-        "stays visible and counted.",
     )
     reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
     merged_into: str | None = Field(

@@ -100,8 +100,8 @@ def incident_status(
         },
         "openedAt": iso(incident.opened_at or incident.first_at),
         "reopened": incident.reopened,
-        "noise": noise,
         "correlation": {
+            "noise": noise,
             "category": incident.cause_category,
             "episodes": [iso(t) for t in incident.episodes],
             "joining": sorted(incident.joining)[:JOINING_KEPT],
@@ -174,8 +174,8 @@ def remembered(
         resolved_at=(parse_time(state.get("resolvedAt")) or last) if resolved else None,
         keep_until=keep_until if resolved else None,
         joining=set(state.get("joining") or []),
-        recurring=bool(status.get("noise")),  # what noise rests on, kept across a restart
-        noise=bool(status.get("noise")),
+        recurring=bool(state.get("noise")),  # what noise rests on, kept across a restart
+        noise=bool(state.get("noise")),
         episodes=sorted(t for t in (parse_time(v) for v in state["episodes"]) if t)
         if "episodes" in state
         else [first],  # stored before episodes were: it stands for its own opening
