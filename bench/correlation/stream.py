@@ -66,6 +66,7 @@ class Outcome:
     """Whether each event started an episode of its incident (opened or reopened it)."""
     opened: int = 0
     news: int = 0
+    writes: int = 0
     pages: int = 0
     """News on incidents that are not known noise (what notifies a technician)."""
     surfaced: set[str] = field(default_factory=set)
@@ -198,6 +199,8 @@ class Core:
         self.service = CorrelationService(config=self.config, clock=self.clock)
         self.alerts: dict[str, dict[str, Any]] = {}
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+        """Status writes the plans call for: one per incident a plan changes, one per alert."""
         self._looked = start
 
     def report(self, event: Event) -> tuple[str, set[str], bool]:
@@ -253,6 +256,8 @@ class Core:
 
     def _apply(self, plan: Plan) -> set[str]:
         news: set[str] = set()
+        self.writes += len({step.name for step in plan.steps}) + len(plan.also)
+        self.writes += plan.alert_status is not None
         if plan.load is not None or plan.retry_after is not None:
             raise RuntimeError(f"unexpected plan: load {plan.load}, retry {plan.retry_after}")
         for step in plan.steps:
@@ -294,6 +299,7 @@ def run_core(name: str, events: Sequence[Event], incidents: dict[str, Any]) -> O
         if news and e.label in spans:
             out.surfaced.add(e.label)
     out.seconds = time.process_time() - started
+    out.writes = core.writes
     return out
 
 
@@ -385,6 +391,7 @@ def report(events: Sequence[Event], outcomes: Sequence[Outcome]) -> dict[str, An
             "phases_surfaced": f"{len(o.surfaced & set(phases))}/{len(phases)}",
             "missed": sorted(set(phases) - o.surfaced),
             "us_per_event": round(o.seconds / len(events) * 1e6) if o.seconds else None,
+            "writes_per_event": round(o.writes / len(events), 2) if o.writes else None,
         }
     return {
         "events": len(events),

@@ -55,6 +55,9 @@ FLAP_KEPT = 100  # changes of state kept on an alert (flapThreshold is at most 1
 LATE_GRACE = timedelta(minutes=10)
 """How long after its reopen window a resolved incident stays in memory (late deliveries)."""
 UNKNOWN_COMPANY_RETRY = 10.0
+REPORT_GRAIN = timedelta(minutes=1)
+"""A firing alert's reports within this much event time of the last one written are kept
+in memory only (unless one raises the severity): one write a minute for a chatty alert."""
 
 
 @dataclass
@@ -300,9 +303,20 @@ class CorrelationService:
                 self._incident_step(plan, found, facts, latest=None)
                 return self._place(plan, alert, status, company, facts, spec.last_seen, done)
             if name in found.firing:  # reported again within its staleness timeout
+                before = (found.severity, found.last_at)
                 self._correlator.continued(found, fact)
-                plan.alert_status = {**done, **finish, "reportedAt": iso(spec.last_seen)}
                 self._track(alert, company, facts)
+                if (found.severity, found.last_at) == before or (
+                    found.severity == before[0]
+                    and spec.last_seen - _reported(status, alert) < REPORT_GRAIN
+                ):
+                    # Nothing a reader needs yet (memory has it; a restart reads lastSeen):
+                    # a chatty alert costs no write per report.
+                    if not finish:
+                        return None
+                    plan.alert_status = {**done, **finish}
+                    return plan
+                plan.alert_status = {**done, **finish, "reportedAt": iso(spec.last_seen)}
                 self._follow_up(plan, found, facts, opened=False, reopened=False)
                 self._incident_step(plan, found, facts, latest=name)
                 return plan
