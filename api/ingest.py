@@ -140,6 +140,7 @@ def report_for(
         message=raw.message,
         labels=labels,
         delivery=per_alert,
+        ends_at=raw.ends_at,
     )
 
 

@@ -93,7 +93,9 @@ def _alert(item: JsonObject, *, at: str, source: Source, extra: Mapping[str, str
     if not signal:
         raise PayloadError(path(at, "labels.alertname"), "is required")
     state = _state(item, at=at)
+    starts, ends = _time(item, "startsAt", at=at), _time(item, "endsAt", at=at)
     return RawAlert(
+        ends_at=ends if state == "firing" and ends and starts and ends > starts else None,
         source=source,
         asset=_asset(labels),
         signal=signal,

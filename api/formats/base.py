@@ -62,6 +62,9 @@ class RawAlert:
     key: str = ""
     """The tool's own stable id for this alert if it has one (Alertmanager fingerprint,
     AlarmArn, Zabbix EVENT.ID, PagerDuty dedup_key, Datadog ALERT_CYCLE_KEY...)."""
+    ends_at: datetime | None = None
+    """When the tool says a firing alert ends unless renewed (Alertmanager's endsAt), if it
+    says so: past it without a new report, the alert is stale."""
 
 
 @dataclass(frozen=True)

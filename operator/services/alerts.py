@@ -62,6 +62,8 @@ class Report:
     labels: dict[str, str] = field(default_factory=dict)
     delivery: str | None = None
     """The digest of the delivery this report came in, for exactly-once folding."""
+    ends_at: datetime | None = None
+    """When the firing alert ends unless renewed (Alertmanager's endsAt), if the tool said."""
 
 
 def alert_name(fp: str) -> str:
@@ -145,6 +147,7 @@ def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str
             labels={k[:63]: v[:1024] for k, v in list(latest.labels.items())[:64]},
             lastSeen=iso(latest.occurred_at),
             resolvedAt=iso(latest.occurred_at) if latest.state == "resolved" else None,
+            endsAt=iso(latest.ends_at) if latest.ends_at and latest.state == "firing" else None,
         )
     first_seen = spec.get("firstSeen")
     earliest = min(reports, key=lambda r: r.occurred_at)

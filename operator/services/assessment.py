@@ -10,6 +10,7 @@ from datetime import datetime
 
 from whisperer.operator.models.v1alpha1 import RoutingRule, Runbook, SLAPolicy, Technician
 from whisperer.operator.services.correlation.correlator import OpenIncident
+from whisperer.operator.services.correlation.priority import SEVERITY_RANK
 from whisperer.operator.services.facts import AssetFacts, CompanyFacts
 from whisperer.operator.services.remediation import RunbookChoice, choose_runbook
 from whisperer.operator.services.routing import IncidentTraits, RouteDecision, route
@@ -34,17 +35,37 @@ def deadlines_for(
     policies: Mapping[str, SLAPolicy],
     *,
     since: datetime | None = None,
+    severity: str | None = None,
 ) -> Deadlines | None:
     """The incident's deadlines under its company's policy, counted from `since` (default:
-    when it opened); None without a policy or a target for its severity."""
+    when it opened), for `severity` (default: its own); None without a policy or a target
+    for the severity."""
     policy = policies.get(facts.sla_policy)
     if policy is None:
         return None
     return deadlines(
         facts.sla_policy,
         policy.spec,
-        severity=incident.severity,
+        severity=severity or incident.severity,
         opened_at=since or incident.first_at,
+    )
+
+
+QUIET_SEVERITIES = ("info", "low")
+
+
+def is_noise(incident: OpenIncident, facts: CompanyFacts) -> bool:
+    """Known noise: only low or info alerts, of a problem that keeps recurring (the periodic
+    detector saw it, it came back after a quiet gap, or it had opened an incident before)
+    or of a signal the company marks as noise. It pages nobody; it stays visible and
+    counted."""
+    if incident.severity not in QUIET_SEVERITIES:
+        return False
+    return (
+        incident.pattern == "periodic"
+        or incident.reopened > 0
+        or incident.recurring
+        or incident.cause_signal in facts.noise_signals
     )
 
 
@@ -70,6 +91,12 @@ class FollowUp:
     runbook: RunbookChoice | None = None
     deadlines_changed: bool = False
     deadlines: Deadlines | None = None
+    raised_from: str | None = None
+    """The severity it had before an alert raised it (None: no rise)."""
+    rerouted: bool = False
+    """`assigned` replaces the assignee: after a rise the routing rules now choose otherwise."""
+    noise: bool = False
+    """Known noise (`is_noise`): nobody is assigned, no deadlines run."""
 
 
 def follow_up(
@@ -89,13 +116,41 @@ def follow_up(
     fresh = opened or reopened
     chosen: RouteDecision | None = None
     assigned: str | None = None
-    if fresh or incident.assignee is None:
+    before = incident.assessed_severity
+    raised = (
+        not fresh
+        and before is not None
+        and SEVERITY_RANK.get(incident.severity, 0) > SEVERITY_RANK.get(before, 0)
+    )
+    noise = is_noise(incident, facts)
+    if noise:  # pages nobody; no deadlines run (they would escalate)
+        changed = fresh or before != incident.severity
+        incident.assessed_severity = incident.severity
+        return FollowUp(deadlines_changed=changed, noise=True)
+    rerouted = False
+    if fresh or incident.assignee is None or raised:
         chosen = route(
             traits_of(incident, facts), config.rules, config.technicians, at=at, workload=workload
         )
         if incident.assignee is None and chosen.technician is not None:
             assigned = chosen.technician
+        elif raised and before is not None and chosen.technician not in (None, incident.assignee):
+            was = IncidentTraits(
+                company=incident.company,
+                severity=before,
+                category=incident.cause_category,
+                asset_tags=traits_of(incident, facts).asset_tags,
+            )
+            earlier = route(was, config.rules, config.technicians, at=at, workload=workload)
+            if earlier.rules != chosen.rules:  # the rules say otherwise now, not the load
+                assigned, rerouted = chosen.technician, True
     runbook = runbook_for(incident, facts, config.runbooks) if opened else None
+    if raised and before is not None:  # the SLA clocks tighten the deadlines (services/sla)
+        incident.assessed_severity = incident.severity
+        found = deadlines_for(incident, facts, config.policies, since=incident.opened_at)
+        return FollowUp(
+            chosen, assigned, runbook, True, found, raised_from=before, rerouted=rerouted
+        )
     if fresh or incident.assessed_severity != incident.severity:
         incident.assessed_severity = incident.severity
         found = deadlines_for(incident, facts, config.policies, since=incident.opened_at)

@@ -41,6 +41,31 @@ class CompanyFacts:
     inhibit_rules: tuple[InhibitRule, ...]
     sla_policy: str
     assets: Mapping[str, AssetFacts]
+    stale_after: Mapping[str, timedelta] = field(default_factory=lambda: dict(STALE_AFTER))
+    """Per source tool: how long a firing alert lives without a new report (event time);
+    a tool missing here never goes stale."""
+    noise_signals: frozenset[str] = frozenset()
+    host_window: timedelta = timedelta(0)
+    """Different signals on one asset within this long join one incident (0: off)."""
+
+
+STALE_AFTER: Mapping[str, timedelta] = {
+    # Point events: tools that never (or only when configured to) send a resolution.
+    "generic": timedelta(minutes=30),
+    "datadog": timedelta(hours=4),  # event alerts; monitors send their recovery
+    "zabbix": timedelta(hours=24),  # triggers with recovery off
+    "pagerduty": timedelta(hours=4),  # PagerDuty's own auto-resolve default
+}
+"""The default staleness timeouts per source tool; Alertmanager, Grafana, CloudWatch and
+Azure Monitor send resolutions (an Alertmanager alert's own endsAt still counts)."""
+
+
+def stale_after_of(overrides: Mapping[Any, str]) -> dict[str, timedelta]:
+    """The company's staleness timeouts: the defaults, with its overrides (`0s`: never)."""
+    found = dict(STALE_AFTER)
+    for source, text in overrides.items():
+        found[str(source)] = parse_duration(text)
+    return {k: v for k, v in found.items() if v > timedelta(0)}
 
 
 def facts_of(spec: CompanySpec | Mapping[str, Any]) -> CompanyFacts:
@@ -67,4 +92,7 @@ def facts_of(spec: CompanySpec | Mapping[str, Any]) -> CompanyFacts:
         assets={
             a.name: AssetFacts(platform=str(a.platform), tags=dict(a.tags)) for a in spec.assets
         },
+        stale_after=stale_after_of(settings.stale_after),
+        noise_signals=frozenset(settings.noise_signals),
+        host_window=parse_duration(settings.host_window),
     )

@@ -113,7 +113,7 @@ def human_outcome(
     return HumanOutcome(changes, resolved, reassigned)
 
 
-ResolvedBy = Literal["technician", "auto-resolve", "automation", "merge"]
+ResolvedBy = Literal["technician", "auto-resolve", "automation", "merge", "stale"]
 
 
 def resolved_change(

@@ -30,6 +30,7 @@ from whisperer.operator.models.v1alpha1 import (
 from whisperer.operator.services import assessment
 from whisperer.operator.services.correlation import Correlator, pipeline
 from whisperer.operator.services.correlation.correlator import auto_resolve_due
+from whisperer.operator.services.correlation.staleness import stale_at
 from whisperer.operator.services.facts import CompanyFacts, facts_of
 from whisperer.operator.services.inhibition import FiringAlert
 from whisperer.operator.services.signals import Taxonomy, default_taxonomy
@@ -115,8 +116,10 @@ class Replay:
 
 
 def replay(alerts: Sequence[Alert], config: Config) -> Replay:
-    """Replay `alerts` (firing at firstSeen, resolving at resolvedAt when resolved) in event
-    order under `config`."""
+    """Replay `alerts` (firing at firstSeen, resolving at resolvedAt when resolved, or going
+    stale after their tool's timeout from lastSeen, within the replayed time) in event order
+    under `config`. The replay sees each alert's final state only: the reports between
+    firstSeen and lastSeen (and the episodes they made) are not replayed."""
     events: list[tuple[datetime, int, int, Alert]] = []
     result = Replay()
     for n, given in enumerate(alerts):
@@ -128,6 +131,19 @@ def replay(alerts: Sequence[Alert], config: Config) -> Replay:
         if alert.spec.state == "resolved":
             ended = alert.spec.resolved_at or alert.spec.last_seen
             events.append((max(ended, alert.spec.first_seen), 1, n, alert))
+    horizon = max((a.spec.last_seen for a in alerts), default=None)
+    for n, given in enumerate(alerts):  # firing point events go stale, as in the operator
+        facts = config.companies.get(company_of_namespace(given.metadata.namespace) or "")
+        if given.spec.state != "firing" or facts is None or horizon is None:
+            continue
+        due = stale_at(
+            facts,
+            source=str(given.spec.source),
+            reported=given.spec.last_seen,
+            ends_at=given.spec.ends_at,
+        )
+        if due is not None and due <= horizon:
+            events.append((max(due, given.spec.first_seen), 1, n, given))
     heapq.heapify(events)
     correlator = Correlator()
     firing: dict[str, dict[str, FiringAlert]] = {}

@@ -288,3 +288,18 @@ def test_a_new_signal_rule_reclassifies_alerts_and_regroups_them() -> None:
     signal = next(d for d in found if d.kind == "signal")
     assert (signal.subject, signal.after) == (f"{NS}/v1", "backup-failed")
     assert any(d.kind == "regroup" for d in found)
+
+
+def test_a_point_event_goes_stale_in_the_replay_as_in_the_operator() -> None:
+    """A generic alert (30 minutes by default) goes stale at its timeout: its incident
+    resolves in replayed time, so a report an hour later reopens it. From Alertmanager
+    (which sends resolutions) the first alert still fires: its incident never resolved,
+    and the report an hour later, past the window, opens another."""
+    point = alert("p1", "db01", "disk-space-low", 0, source="generic")
+    again = alert("p2", "db01", "disk-space-low", 60, source="generic")
+    result = replay([point, again], Config.from_bodies(config_objects()))
+    assert result.placed[f"{NS}/p2"] == inc("p1")
+    lasting = alert("l1", "db01", "disk-space-low", 0)
+    later = alert("l2", "db01", "disk-space-low", 60)
+    result = replay([lasting, later], Config.from_bodies(config_objects()))
+    assert result.placed[f"{NS}/l2"] == inc("l2")

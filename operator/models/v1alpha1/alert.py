@@ -82,6 +82,11 @@ class AlertSpec(Schema):
     first_seen: datetime = Field(description="When the tool says it started (event time).")
     last_seen: datetime = Field(description="The latest event time reported.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
+    ends_at: datetime | None = Field(
+        default=None,
+        description="When the tool says the firing alert ends unless renewed (Alertmanager's "
+        "endsAt): past it without a new report, the alert is stale.",
+    )
     occurrences: int = Field(default=1, ge=1, description="Reports folded into this alert.")
     deliveries: list[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]] = Field(
         default_factory=list,
@@ -118,6 +123,19 @@ class AlertStatus(StatusBase):
         default=None,
         description="The event time it was last placed at (it counts in its company's storm "
         "window from then).",
+    )
+    reported_at: datetime | None = Field(
+        default=None,
+        description="The latest report (event time, the spec's lastSeen) correlation has "
+        "accounted for.",
+    )
+    resolved_by: Literal["source", "stale"] | None = Field(
+        default=None,
+        description="How its latest resolution came: reported by the tool (source), or no "
+        "report within its staleness timeout (stale).",
+    )
+    stale_at: datetime | None = Field(
+        default=None, description="When (event time) it went stale, if it did."
     )
     resolution_counted: bool | None = Field(
         default=None,

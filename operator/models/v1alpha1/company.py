@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
+from whisperer.operator.models.v1alpha1.alert import SourceTool
 from whisperer.operator.models.v1alpha1.common import (
     Email,
     LocalObjectReference,
@@ -259,6 +260,10 @@ class InhibitRule(Schema):
     )
 
 
+STALE_SOURCES = tuple(str(tool) for tool in SourceTool)
+"""The tools `staleAfter` may name: the Alert's sources."""
+
+
 class IncidentSettings(Schema):
     """How alerts become incidents for this company."""
 
@@ -326,6 +331,45 @@ class IncidentSettings(Schema):
         default="168h",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
         description="How long resolved alerts are kept before they are pruned.",
+    )
+    stale_after: dict[
+        str,
+        Annotated[str, Field(pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")],
+    ] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="Per source tool: a firing alert not reported again within this long "
+        "(event time) resolves as stale (`0s`: never). Unset tools keep the defaults "
+        "(docs/correlation.md: point-event sources 30m, tools that send resolutions never).",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k in " + str(list(STALE_SOURCES)) + ")",
+                    "message": "staleAfter keys are source tools: " + ", ".join(STALE_SOURCES),
+                }
+            ]
+        },
+    )
+
+    @field_validator("stale_after")
+    @classmethod
+    def _known_sources(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(STALE_SOURCES))
+        if unknown:
+            raise ValueError(f"staleAfter keys are source tools, not {', '.join(unknown)}")
+        return value
+
+    noise_signals: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Canonical signals the company knows as noise: while only low or info "
+        "alerts of them make an incident, it pages nobody (it stays visible and counted).",
+    )
+    host_window: str = Field(
+        default="0s",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="Different signals on one asset within this long of an open incident on "
+        "that asset join it (pattern host); `0s`: off (docs/correlation.md says why).",
     )
 
 

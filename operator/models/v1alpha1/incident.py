@@ -249,6 +249,12 @@ class CorrelationState(Schema):
     resolved_at: datetime | None = Field(
         default=None, description="When it resolved, in event time (reopening runs on it)."
     )
+    noise: bool = Field(
+        default=False,
+        description="Known noise (only low or info alerts, recurring or of a signal the "
+        "company marks as noise): routing assigns nobody and notifications page nobody; it "
+        "stays visible and counted.",
+    )
 
 
 Outcome = Literal["met", "breached"]
@@ -390,7 +396,7 @@ class IncidentStatus(StatusBase):
     priority: Priority | None = Field(default=None, description="The computed priority.")
     score: int | None = Field(default=None, ge=0, le=100, description="The priority score.")
     pattern: (
-        Literal["single", "multi-source", "cascade", "storm", "flapping", "periodic"] | None
+        Literal["single", "multi-source", "cascade", "storm", "flapping", "periodic", "host"] | None
     ) = Field(default=None, description="What shape of problem it is.")
     aggregation_key: str | None = Field(
         default=None, max_length=512, description="Asset and canonical signal it groups on."
@@ -422,10 +428,13 @@ class IncidentStatus(StatusBase):
     )
     opened_at: datetime | None = Field(default=None, description="When it opened.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")
-    resolved_by: Literal["technician", "auto-resolve", "automation", "merge"] | None = Field(
-        default=None,
-        description="What resolved it: a technician, the hold-down (auto-resolve), a runbook "
-        "that healed it (automation), or a later cause that took it in (merge).",
+    resolved_by: Literal["technician", "auto-resolve", "automation", "merge", "stale"] | None = (
+        Field(
+            default=None,
+            description="What resolved it: a technician, the hold-down (auto-resolve), a runbook "
+            "that healed it (automation), a later cause that took it in (merge), or its alerts "
+            "going stale (no report within their staleness timeout, event time).",
+        )
     )
     reopened: int = Field(default=0, ge=0, description="Times it was reopened by recurrence.")
     merged_into: str | None = Field(

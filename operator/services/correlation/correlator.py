@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whisperer.operator.services.correlation.priority import SEVERITY_RANK
+from whisperer.operator.services.correlation.staleness import quiet_for
 from whisperer.operator.services.facts import CompanyFacts
 
 REFS_KEPT = 50
@@ -100,6 +101,10 @@ class OpenIncident:
     episodes: list[datetime] = field(default_factory=list)
     """The occurrences of its problem it stands for (when it opened; each periodic
     recurrence), event time, bounded: stored, so periodic histories survive a restart."""
+    recurring: bool = False
+    """Its problem had opened an incident before (it is a recurrence of a known problem)."""
+    noise: bool = False
+    """Known noise, as last written (`assessment.is_noise`): a louder report does not join it."""
 
     def add_ref(self, facts: AlertFacts, *, muted: bool = False) -> None:
         """List the alert among the latest references (bounded), replacing an older entry;
@@ -293,6 +298,7 @@ class Correlator:
         self._merged_into: dict[tuple[str, str], set[str]] = {}  # target -> absorbed
         self._expiring: list[tuple[datetime, str, str]] = []  # (keep_until, company, name)
         self._episodes_pruned: datetime | None = None
+        self._asked: set[tuple[str, str]] = set()  # known-noise incidents asked to be loaded
 
     def _open_add(self, incident: OpenIncident) -> None:
         company = incident.company
@@ -351,6 +357,7 @@ class Correlator:
 
     def restore(self, incident: OpenIncident) -> None:
         """Remember an incident rebuilt from its resource, with its periodic history."""
+        self._asked.discard((incident.company, incident.name))
         self.remember(incident)
         for at in incident.episodes:
             self.restore_episode(incident.company, incident.key, at, incident.name)
@@ -545,6 +552,7 @@ class Correlator:
         depends_on: Mapping[str, Iterable[str]],
         reopen_window: timedelta = timedelta(0),
         storm_threshold: int | None = None,
+        host_window: timedelta = timedelta(0),
     ) -> Decision:
         """Where the alert goes (the company's window and topology given); remembered."""
 
@@ -584,7 +592,12 @@ class Correlator:
                 "storm",
                 absorbed=absorbed,
             )
-        same = [i for i in self._open_by_key.get((company, key), {}).values() if within(i)]
+        loud = SEVERITY_RANK.get(facts.severity, 0) > SEVERITY_RANK["low"]
+        same = [
+            i
+            for i in self._open_by_key.get((company, key), {}).values()
+            if within(i) and not (loud and i.noise)  # news is never folded into old noise
+        ]
         if same:
             incident = min(same, key=lambda i: i.first_at)
             self._fold(incident, facts)
@@ -608,25 +621,62 @@ class Correlator:
                 f"{incident.cause_asset}, which has {incident.cause_signal}",
                 "cascade",
             )
+        low = SEVERITY_RANK.get(facts.severity, 0) <= SEVERITY_RANK["low"]
+        if host_window > timedelta(0) and low:  # news of medium or worse keeps its own
+            on_host = [
+                i
+                for i in self._open_by_asset.get((company, facts.asset), {}).values()
+                if i.pattern not in ("storm", "cascade")
+                and SEVERITY_RANK.get(i.severity, 0) <= SEVERITY_RANK["low"]
+                and i.first_at - host_window <= facts.at <= i.last_at + host_window
+            ]
+            if on_host:
+                incident = min(on_host, key=lambda i: i.first_at)
+                self._fold(incident, facts, pattern="host")
+                return Decision(
+                    incident.name,
+                    False,
+                    f"another signal on {facts.asset} within {host_window} "
+                    f"({incident.cause_signal}, {facts.signal})",
+                    "host",
+                )
         reopenable = [
             i
             for i in self._resolved_by_key.get((company, key), {}).values()
             if i.resolved_at is not None
             and i.resolved_at <= facts.at <= i.resolved_at + reopen_window
+            and not (loud and i.noise)
         ]
         if reopenable:
             incident = max(reopenable, key=lambda i: i.resolved_at or i.last_at)
+            quiet = quiet_for(facts.at - incident.last_at)
             self._reopen(incident, facts)
             return Decision(
                 incident.name,
                 False,
-                f"{key} recurred soon after it resolved",
+                f"{key} recurred after {quiet} quiet, soon after it resolved",
                 incident.pattern,
                 reopened=True,
             )
+        if low and not series_names:  # known noise comes back to its incident, however late
+            noise = self._known_noise(company, episodes, facts)
+            if isinstance(noise, str):
+                return Decision(noise, False, "known noise", "single", load=True)
+            if noise is not None:
+                quiet = quiet_for(facts.at - noise.last_at)
+                self._reopen(noise, facts)
+                return Decision(
+                    noise.name,
+                    False,
+                    f"{key}, known noise (low, recurring), recurred after {quiet} quiet",
+                    noise.pattern,
+                    reopened=True,
+                )
         series = next(
             (found for n in series_names if (found := self.find(company, n)) is not None), None
         )
+        if series is not None and loud and series.noise:
+            series = None  # a louder occurrence of known noise is news of its own
         if series is not None:
             reopened = series.resolved_at is not None
             if reopened:  # a periodic problem does not open a new incident each time
@@ -645,6 +695,7 @@ class Correlator:
                 absorbed=absorbed,
             )
         incident = self._new(facts, new_name=new_name, key=key)
+        incident.recurring = any(t < facts.at for t, _ in episodes)
         self._episode(incident, key, facts.at)
         absorbed = self._absorb_dependants(incident, window=window, depends_on=depends_on)
         if absorbed:
@@ -670,8 +721,54 @@ class Correlator:
         incident.keep_until = None
         incident.reopened += 1
         incident.opened_at = facts.at
+        incident.severity = facts.severity  # a new episode: its own severity, like a new one
         self._fold(incident, facts)
         self.remember(incident)
+
+    def _known_noise(
+        self, company: str, episodes: list[tuple[datetime, str]], facts: AlertFacts
+    ) -> OpenIncident | str | None:
+        """The resolved incident of the problem's latest occurrence when it is known noise
+        (low or info only, and recurring): a low report of it reopens it rather than opening
+        one more. Its name when it left memory (load it first); None when there is none."""
+        earlier = [name for at, name in episodes if at < facts.at]
+        if not earlier:
+            return None
+        found = self.find(company, earlier[-1])
+        if found is None:
+            if (company, earlier[-1]) in self._asked:
+                return None  # asked for once and still not known: not correlation's to reopen
+            self._asked.add((company, earlier[-1]))
+            return earlier[-1]
+        quiet = SEVERITY_RANK.get(found.severity, 0) <= SEVERITY_RANK["low"]
+        if found.resolved_at is None or not quiet or not (found.reopened or found.recurring):
+            return None
+        return found
+
+    def recur(self, incident: OpenIncident, facts: AlertFacts) -> timedelta:
+        """A new episode of an open incident's problem (reported again after a quiet gap
+        longer than the aggregation window): counted as a reopening, its SLA clock starts
+        again; how long it was quiet."""
+        quiet = facts.at - incident.last_at
+        incident.reopened += 1
+        incident.opened_at = facts.at
+        incident.severity = facts.severity  # a new episode: its own severity, like a new one
+        self._fold(incident, facts)
+        return quiet
+
+    def detach(
+        self, company: str, incident: OpenIncident, alert: str, at: datetime, event_at: datetime
+    ) -> None:
+        """The alert leaves the incident (a louder report of known noise is news of its own):
+        it no longer fires there, and is in no incident until placed again."""
+        self.alert_resolved(company, incident.name, alert, at, event_at=event_at)
+        if self._alerts.get((company, alert)) == incident.name:
+            del self._alerts[(company, alert)]
+
+    def continued(self, incident: OpenIncident, facts: AlertFacts) -> None:
+        """A firing alert reported again (within its staleness timeout): the problem goes on,
+        at the report's event time and severity."""
+        self._fold(incident, facts)
 
     def _episode(self, incident: OpenIncident, key: str, at: datetime) -> None:
         """An occurrence of the problem, stood for by `incident`."""

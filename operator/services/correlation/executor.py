@@ -44,17 +44,21 @@ class Executor:
     async def submit(self, plan: Plan) -> None:
         """Start carrying out a plan (waits while too many are in flight)."""
         await self._slots.acquire()
-        key = (plan.namespace, plan.alert)
-        previous = self._chains.get(key) if plan.alert else None
+        # One chain per alert: the plans that write an alert's status (its own, or as one
+        # that went stale on the way: `Plan.also`) are carried out in the order decided.
+        names = ([plan.alert] if plan.alert else []) + [name for name, _, _ in plan.also]
+        keys = [(plan.namespace, name) for name in dict.fromkeys(names)]
+        previous = [t for k in keys if (t := self._chains.get(k)) is not None]
         task = asyncio.get_running_loop().create_task(self._run(plan, previous))
-        if plan.alert:
+        for key in keys:
             self._chains[key] = task
         self._tasks.add(task)
 
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
-            if self._chains.get(key) is finished:
-                del self._chains[key]
+            for key in keys:
+                if self._chains.get(key) is finished:
+                    del self._chains[key]
             self._slots.release()
 
         task.add_done_callback(done)
@@ -64,9 +68,9 @@ class Executor:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=within)
 
-    async def _run(self, plan: Plan, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
+    async def _run(self, plan: Plan, previous: list[asyncio.Task[None]]) -> None:
+        if previous:
+            await asyncio.gather(*previous, return_exceptions=True)
         try:
             await self._carry_out(plan)
         except asyncio.CancelledError:
@@ -87,27 +91,33 @@ class Executor:
         if failed:
             self._failed(plan, failed)
             return
+        for name, status, sequence in plan.also:  # alerts that went stale on the way
+            if await self._patch(plan.namespace, name, status):
+                self._service.written_also(plan.namespace, name, sequence)
         if plan.alert_status is None:
             return
+        if await self._patch(plan.namespace, plan.alert, plan.alert_status):
+            self._service.written(plan.namespace, plan.alert, plan)
+
+    async def _patch(self, namespace: str, alert: str, status: dict[str, object]) -> bool:
+        """Write an alert's status (trying again while the API server is unavailable);
+        False when the alert is gone or its status was refused."""
         delay = 0.2
         while True:
             try:
-                await self._kube.patch_status(
-                    "alerts", plan.alert, {"status": plan.alert_status}, plan.namespace
-                )
+                await self._kube.patch_status("alerts", alert, {"status": status}, namespace)
                 self.alert_writes += 1
-                break
+                return True
             except NotFoundError:
-                self._service.alert_deleted(plan.namespace, plan.alert)
-                return
+                self._service.alert_deleted(namespace, alert)
+                return False
             except PermanentError as exc:
-                log.error("alert %s/%s: status refused: %s", plan.namespace, plan.alert, exc)
-                return
+                log.error("alert %s/%s: status refused: %s", namespace, alert, exc)
+                return False
             except WhispererError as exc:
-                log.warning("alert %s/%s not written yet (%s)", plan.namespace, plan.alert, exc)
+                log.warning("alert %s/%s not written yet (%s)", namespace, alert, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        self._service.written(plan.namespace, plan.alert, plan)
 
     def _failed(self, plan: Plan, failed: list[BaseException]) -> None:
         """An incident change could not be stored: the alert records nothing (a restart, or

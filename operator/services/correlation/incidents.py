@@ -76,6 +76,7 @@ def incident_status(
     *,
     critical_assets: frozenset[str],
     latest: str | None,
+    noise: bool = False,
 ) -> dict[str, Any]:
     """The status fields correlation owns (docs/architecture.md has the table)."""
     refs = list(incident.refs)
@@ -100,6 +101,7 @@ def incident_status(
         "openedAt": iso(incident.opened_at or incident.first_at),
         "reopened": incident.reopened,
         "correlation": {
+            "noise": noise,
             "category": incident.cause_category,
             "episodes": [iso(t) for t in incident.episodes],
             "joining": sorted(incident.joining)[:JOINING_KEPT],
@@ -172,6 +174,8 @@ def remembered(
         resolved_at=(parse_time(state.get("resolvedAt")) or last) if resolved else None,
         keep_until=keep_until if resolved else None,
         joining=set(state.get("joining") or []),
+        recurring=bool(state.get("noise")),  # what noise rests on, kept across a restart
+        noise=bool(state.get("noise")),
         episodes=sorted(t for t in (parse_time(v) for v in state["episodes"]) if t)
         if "episodes" in state
         else [first],  # stored before episodes were: it stands for its own opening

@@ -95,6 +95,7 @@ def place(
         depends_on=facts.depends_on,
         reopen_window=facts.reopen_window,
         storm_threshold=facts.storm_threshold,
+        host_window=facts.host_window,
     )
     if decision.load:  # nothing decided yet: the caller loads the incident and asks again
         return Placement(fact, fields, decision=decision)

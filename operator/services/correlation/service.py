@@ -43,6 +43,8 @@ from whisperer.operator.services.correlation.incidents import (
     remembered,
 )
 from whisperer.operator.services.correlation.lock import decision_lock
+from whisperer.operator.services.correlation.priority import SEVERITY_RANK
+from whisperer.operator.services.correlation.staleness import EventClock, quiet_for, stale_at
 from whisperer.operator.services.facts import CompanyFacts
 from whisperer.operator.services.incident_writer import Change, EventSpec, Owner, timeline_entry
 from whisperer.operator.services.inhibition import FiringAlert
@@ -53,6 +55,9 @@ FLAP_KEPT = 100  # changes of state kept on an alert (flapThreshold is at most 1
 LATE_GRACE = timedelta(minutes=10)
 """How long after its reopen window a resolved incident stays in memory (late deliveries)."""
 UNKNOWN_COMPANY_RETRY = 10.0
+REPORT_GRAIN = timedelta(minutes=1)
+"""A firing alert's reports within this much event time of the last one written are kept
+in memory only (unless one raises the severity): one write a minute for a chatty alert."""
 
 
 @dataclass
@@ -82,10 +87,34 @@ class Plan:
     """(company, incident) resolved by this plan: reopened in memory if it fails."""
     sequence: int = 0
     """Orders the plans of one alert (its status overlay is dropped once the latest lands)."""
+    also: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
+    """Other alerts' status (name, fields, sequence), written after the incidents' changes:
+    alerts that went stale on the way (event time ran past their timeout)."""
+
+    def merge_after(self, other: Plan) -> None:
+        """Carry out `other`'s writes after this plan's."""
+        self.steps.extend(other.steps)
+        self.also.extend(other.also)
+        self.resolved_incidents.extend(other.resolved_incidents)
+
+    def merge(self, other: Plan) -> None:
+        """Carry out `other`'s writes first (they were decided first)."""
+        self.steps[:0] = other.steps
+        self.also[:0] = other.also
+        self.resolved_incidents[:0] = other.resolved_incidents
 
 
 def _times(values: Any) -> list[datetime]:
     return [t for t in (parse_time(v) for v in values or []) if t is not None]
+
+
+def _reported(status: Mapping[str, Any], alert: Alert) -> datetime:
+    """The latest report of the alert correlation accounted for (event time)."""
+    return (
+        parse_time(status.get("reportedAt"))
+        or parse_time(status.get("placedAt"))
+        or alert.spec.first_seen
+    )
 
 
 class CorrelationService:
@@ -102,6 +131,9 @@ class CorrelationService:
         self._joining: dict[tuple[str, str], str] = {}  # during a rebuild: alert -> incident
         self._quiet: list[tuple[datetime, str, str]] = []  # (due, company, incident)
         self._earlier = False
+        self._events = EventClock()
+        self._stale_quiet: dict[tuple[str, str], str] = {}  # (company, incident) -> namespace
+        self._pending: list[Plan] = []  # stale work decided where no plan could carry it
         self.on_change: Callable[[], None] = lambda: None
         """Called after memory changed in a way that may move the next auto-resolution."""
         self.last_evaluated: datetime | None = None
@@ -150,7 +182,17 @@ class CorrelationService:
             return Plan(namespace, alert.metadata.name, retry_after=UNKNOWN_COMPANY_RETRY)
         now = self._clock.now()
         with self._lock:
+            self._events.reported(company, alert.spec.last_seen, now)
+            expired = self._expire(company, facts, now)
             plan = self._decide(alert, status, company, facts, now, generation)
+            if expired is not None:
+                if plan is None:
+                    plan = expired
+                elif plan.load is None and plan.retry_after is None:
+                    plan.merge(expired)
+                else:
+                    self._pending.append(expired)
+                    self._earlier = True
             self._index_firing(alert, company)
             if plan is not None and plan.alert_status is not None:
                 self._sequence += 1
@@ -170,11 +212,21 @@ class CorrelationService:
             if planned is not None and planned[0] == plan.sequence:
                 del self._planned[(namespace, alert)]
 
+    def written_also(self, namespace: str, alert: str, sequence: int) -> None:
+        """Another alert's status a plan carried (`Plan.also`) is stored."""
+        with self._lock:
+            planned = self._planned.get((namespace, alert))
+            if planned is not None and planned[0] == sequence:
+                del self._planned[(namespace, alert)]
+
     def alert_deleted(self, namespace: str, name: str) -> None:
         """An alert went away (pruned): it is no longer an inhibition candidate."""
         with self._lock:
             self._firing.get(namespace, {}).pop(name, None)
             self._planned.pop((namespace, name), None)
+            company = company_of_namespace(namespace)
+            if company is not None:
+                self._events.track(company, name, None)
 
     def _index_firing(self, alert: Alert, company: str) -> None:
         namespace = alert.metadata.namespace or ""
@@ -223,27 +275,69 @@ class CorrelationService:
             if spec.state == "resolved" and name in found.firing and not muted:
                 event_at = spec.resolved_at or spec.last_seen
                 self._correlator.alert_resolved(company, found.name, name, now, event_at=event_at)
+                self._events.track(company, name, None)
+                self._stale_quiet.pop((company, found.name), None)
                 self._quieted(found, facts)
                 plan.alert_status = {
                     **done,
                     **finish,
                     **self._flap(found, facts, status, event_at),
                     "resolutionCounted": True,
+                    "resolvedBy": "source",
+                    "reportedAt": iso(spec.last_seen),
                 }
                 self._incident_step(plan, found, facts, latest=name)
                 return plan
-            if spec.state == "resolved" or name in found.firing or muted:
+            news = spec.last_seen > _reported(status, alert)
+            if spec.state == "resolved" or muted or (name in found.firing and not news):
                 if not finish:
                     return None  # nothing new (already counted, still firing, or muted)
                 plan.alert_status = {**done, **finish}
                 return plan
-            self._correlator.alert_refired(company, found.name, name)
+            fact = pipeline.alert_facts(alert, company, spec.last_seen)
+            loud = SEVERITY_RANK.get(fact.severity, 0) > SEVERITY_RANK["low"]
+            if loud and found.noise:  # news is never folded into old noise: its own incident
+                previous = _reported(status, alert)
+                self._correlator.detach(company, found, name, now, event_at=previous)
+                self._quieted(found, facts)
+                self._incident_step(plan, found, facts, latest=None)
+                return self._place(plan, alert, status, company, facts, spec.last_seen, done)
+            if name in found.firing:  # reported again within its staleness timeout
+                before = (found.severity, found.last_at)
+                self._correlator.continued(found, fact)
+                self._track(alert, company, facts)
+                if (found.severity, found.last_at) == before or (
+                    found.severity == before[0]
+                    and spec.last_seen - _reported(status, alert) < REPORT_GRAIN
+                ):
+                    # Nothing a reader needs yet (memory has it; a restart reads lastSeen):
+                    # a chatty alert costs no write per report.
+                    if not finish:
+                        return None
+                    plan.alert_status = {**done, **finish}
+                    return plan
+                plan.alert_status = {**done, **finish, "reportedAt": iso(spec.last_seen)}
+                self._follow_up(plan, found, facts, opened=False, reopened=False)
+                self._incident_step(plan, found, facts, latest=name)
+                return plan
+            self._stale_quiet.pop((company, found.name), None)
+            if fact.at - found.last_at > facts.window:  # a new episode: news, like a new one
+                quiet = self._correlator.recur(found, fact)
+                self._recurred(plan, found, company, quiet)
+                self._follow_up(plan, found, facts, opened=False, reopened=True)
+            else:
+                self._correlator.continued(found, fact)
+                self._follow_up(plan, found, facts, opened=False, reopened=False)
             plan.alert_status = {
                 **done,
                 **finish,
                 **self._flap(found, facts, status, spec.last_seen),
                 "resolutionCounted": False,
+                "resolvedBy": None,
+                "staleAt": None,
+                "reportedAt": iso(spec.last_seen),
             }
+            self._track(alert, company, facts)
             self._incident_step(plan, found, facts, latest=name)
             return plan
         if spec.state != "firing":
@@ -252,10 +346,11 @@ class CorrelationService:
         if status.get("silencedBy"):
             at = spec.last_seen  # judged again whenever it is reported firing
         elif found is not None or ref:
-            if found is not None and name in found.firing:
-                return None  # its incident was closed while it fired: news is for a new report
-            if found is None and not status.get("resolutionCounted"):
-                return None
+            still = (found is not None and name in found.firing) or (
+                found is None and not status.get("resolutionCounted")
+            )
+            if still and spec.last_seen <= _reported(status, alert):
+                return None  # its incident was closed while it fired: news is a new report
             at = spec.last_seen  # fired again after its incident resolved
         return self._place(plan, alert, status, company, facts, at, done)
 
@@ -343,14 +438,92 @@ class CorrelationService:
         self._follow_up(plan, incident, facts, opened=decision.new, reopened=decision.reopened)
         self._incident_step(plan, incident, facts, latest=alert.metadata.name)
         placed_at = at or alert.spec.first_seen
+        if at is not None:
+            flapped.update(resolvedBy=None, staleAt=None)
         plan.alert_status = {
             **done,
             **cleared,
             **flapped,
             "incidentRef": {"name": incident.name},
             "placedAt": iso(placed_at),
+            "reportedAt": iso(alert.spec.last_seen),
         }
+        self._track(alert, company, facts)
         plan.confirm.append((company, incident.name))
+        return plan
+
+    def _recurred(self, plan: Plan, incident: OpenIncident, company: str, quiet: timedelta) -> None:
+        """A new episode of an open incident: reopened (counted, Open again), saying how long
+        it was quiet; routed and notified like a new one by what follows."""
+        now = self._clock.now()
+        message = (
+            f"{incident.key} reported again after {quiet_for(quiet)} quiet (longer than the "
+            "aggregation window): a new episode"
+        )
+        entry = timeline_entry(
+            now, "Reopened", f"policy:Company/{company}/spec.incidents.aggregationWindow", message
+        )
+        reopened = lifecycle.reopened_change()
+        plan.steps.append(
+            Step(
+                plan.namespace,
+                incident.name,
+                Change(
+                    reopened.owner,
+                    reopened.fields,
+                    timeline=[entry],
+                    events=[EventSpec("Reopened", message, f"Reopened/{incident.reopened}")],
+                ),
+            )
+        )
+
+    def _track(self, alert: Alert, company: str, facts: CompanyFacts) -> None:
+        """The firing alert goes stale after its tool's timeout from its latest report."""
+        due = stale_at(
+            facts,
+            source=str(alert.spec.source),
+            reported=alert.spec.last_seen,
+            ends_at=alert.spec.ends_at,
+        )
+        self._events.track(company, alert.metadata.name, due)
+
+    def _expire(self, company: str, facts: CompanyFacts, now: datetime) -> Plan | None:
+        """The company's alerts whose staleness timeout ran out by its event time resolve as
+        stale; incidents quiet by staleness for their hold-down (event time) resolve too.
+        One plan of their writes (None: nothing went stale)."""
+        namespace = namespace_name(company)
+        plan = Plan(namespace, "")
+        touched: dict[str, OpenIncident] = {}
+        for name, due in self._events.expire(company, now):
+            found = self._correlator.where(company, name)
+            if found is None or found.resolved_at is not None or name not in found.firing:
+                continue
+            self._correlator.alert_resolved(company, found.name, name, now, event_at=due)
+            if not found.firing:
+                self._stale_quiet[(company, found.name)] = namespace
+                self._quieted(found, facts)
+            touched[found.name] = found
+            status = {"resolutionCounted": True, "resolvedBy": "stale", "staleAt": iso(due)}
+            self._sequence += 1
+            _, planned = self._planned.get((namespace, name), (0, {}))
+            self._planned[(namespace, name)] = (self._sequence, {**planned, **status})
+            plan.also.append((name, status, self._sequence))
+        for incident in touched.values():
+            self._incident_step(plan, incident, facts, latest=None)
+        event_now = self._events.now(company, now)
+        for key in [k for k in self._stale_quiet if k[0] == company]:
+            found = self._correlator.find(company, key[1])
+            if found is None or found.resolved_at is not None or found.firing:
+                del self._stale_quiet[key]
+                continue
+            quiet = found.quiet_event or found.last_at
+            due = quiet + facts.hold_down
+            if facts.auto_resolve and event_now is not None and due <= event_now:
+                del self._stale_quiet[key]
+                resolved = self._resolve(found, facts, now, hold_down=facts.hold_down, stale=True)
+                plan.merge_after(resolved)
+        if not plan.steps and not plan.also:
+            return None
         return plan
 
     def _merge(
@@ -380,7 +553,10 @@ class CorrelationService:
     def _incident_step(
         self, plan: Plan, incident: OpenIncident, facts: CompanyFacts, *, latest: str | None
     ) -> None:
-        fields = incident_status(incident, critical_assets=facts.critical, latest=latest)
+        incident.noise = assessment.is_noise(incident, facts)
+        fields = incident_status(
+            incident, critical_assets=facts.critical, latest=latest, noise=incident.noise
+        )
         plan.steps.append(Step(plan.namespace, incident.name, Change(Owner.CORRELATION, fields)))
 
     def _follow_up(
@@ -404,13 +580,37 @@ class CorrelationService:
             at=now,
         )
         name = incident.name
+        if done.raised_from is not None:
+            message = (
+                f"a {incident.severity} report raised it from {done.raised_from}: priority "
+                f"and deadlines follow"
+            )
+            entry = timeline_entry(now, "SeverityRaised", "policy:correlation", message)
+            plan.steps.append(
+                Step(
+                    plan.namespace,
+                    name,
+                    Change(
+                        Owner.CORRELATION,
+                        timeline=[entry],
+                        events=[
+                            EventSpec(
+                                "SeverityRaised", message, f"SeverityRaised/{incident.severity}"
+                            )
+                        ],
+                    ),
+                )
+            )
         if done.assigned is not None:
             self._correlator.assign(incident, done.assigned)
         if done.route is not None:
             actor = f"policy:RoutingRule/{','.join(done.route.rules) or 'none'}"
             if done.assigned is not None:
                 entry = timeline_entry(
-                    now, "Assigned", actor, f"{done.assigned}: {done.route.reason}"
+                    now,
+                    "Rerouted" if done.rerouted else "Assigned",
+                    actor,
+                    f"{done.assigned}: {done.route.reason}",
                 )
                 plan.steps.append(
                     Step(
@@ -484,9 +684,34 @@ class CorrelationService:
                     heapq.heappush(self._quiet, (due, company, name))
                     continue
                 quiet = incident.quiet_since or due
-                plans.append(self._resolve(incident, facts, now, hold_down=due - quiet))
+                stale = self._stale_quiet.pop((company, name), None) is not None
+                plans.append(
+                    self._resolve(incident, facts, now, hold_down=due - quiet, stale=stale)
+                )
             due_next = self._quiet[0][0] if self._quiet else None
+            plans[:0], self._pending = self._pending, []
+            for company in self._events.companies():
+                facts = self._config.facts(company)
+                if facts is None:
+                    continue
+                expired = self._expire(company, facts, now)
+                if expired is not None:
+                    plans.append(expired)
+                for when in self._stale_wakes(company, facts):
+                    if due_next is None or when < due_next:
+                        due_next = when
         return plans, due_next
+
+    def _stale_wakes(self, company: str, facts: CompanyFacts) -> list[datetime]:
+        """Wall times at which the company's next alert goes stale, and its incidents quiet
+        by staleness reach their hold-down (event time)."""
+        events = [self._events.next_due(company)]
+        events += [
+            (found.quiet_event or found.last_at) + facts.hold_down
+            for key in self._stale_quiet
+            if key[0] == company and (found := self._correlator.find(company, key[1]))
+        ]
+        return [w for e in events if e is not None and (w := self._events.wall(company, e))]
 
     def _quieted(self, incident: OpenIncident, facts: CompanyFacts) -> None:
         """The incident may have become quiet: queue its auto-resolution (under the lock)."""
@@ -497,7 +722,13 @@ class CorrelationService:
             heapq.heappush(self._quiet, (due, incident.company, incident.name))
 
     def _resolve(
-        self, incident: OpenIncident, facts: CompanyFacts, now: datetime, *, hold_down: timedelta
+        self,
+        incident: OpenIncident,
+        facts: CompanyFacts,
+        now: datetime,
+        *,
+        hold_down: timedelta,
+        stale: bool = False,
     ) -> Plan:
         company = incident.company
         namespace = namespace_name(company)
@@ -505,11 +736,13 @@ class CorrelationService:
             company, incident.name, now, keep=facts.reopen_window + LATE_GRACE
         )
         plan = Plan(namespace, "")
+        how = "went stale (no report within its staleness timeout)" if stale else "resolved"
         entry = timeline_entry(
             now,
             "AutoResolved",
-            f"policy:Company/{company}/spec.incidents.autoResolve",
-            f"every alert resolved and stayed so for {hold_down}",
+            f"policy:Company/{company}/spec.incidents."
+            + ("staleAfter" if stale else "autoResolve"),
+            f"every alert {how} and stayed so for {hold_down}",
         )
         self._incident_step(plan, incident, facts, latest=None)
         plan.steps.append(
@@ -518,7 +751,7 @@ class CorrelationService:
                 incident.name,
                 lifecycle.resolved_change(
                     now,
-                    by="auto-resolve",
+                    by="stale" if stale else "auto-resolve",
                     entry=entry,
                     event=EventSpec(
                         "AutoResolved", entry["message"], f"AutoResolved/{entry['at']}"
@@ -640,6 +873,10 @@ class CorrelationService:
             except ValidationError:
                 return False
             self._index_firing(alert, company)
+            self._events.reported(company, alert.spec.last_seen, self._clock.now())
+            facts = self._config.facts(company)
+            if member is not None and name in member.firing and facts is not None:
+                self._track(alert, company, facts)  # goes stale as it would have
         handled = status.get("observedGeneration") == meta.get("generation")
         return joining is not None or not handled
 

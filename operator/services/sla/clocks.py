@@ -134,9 +134,10 @@ def evaluate(
     technicians: Collection[str],
     now: datetime,
 ) -> Evaluation | None:
-    """The clocks of an incident (None: it has no opening, or no target for its severity)."""
+    """The clocks of an incident (None: it has no opening, no target for its severity, or it
+    is known noise, which pages nobody: `correlation.noise`, docs/correlation.md)."""
     opened_at = _time(status.get("openedAt"))
-    if opened_at is None:
+    if opened_at is None or (status.get("correlation") or {}).get("noise"):
         return None
     rules = status.get("rules") or {}
     severity = higher(str(rules.get("severity") or "info"), str(status.get("severity") or "info"))

@@ -97,6 +97,8 @@ class SlaService:
             status = body.get("status") or {}
             found = self.evaluation(company, body.get("spec") or {}, status)
             if found is None:
+                if (status.get("correlation") or {}).get("noise") and status.get("sla"):
+                    return Update(fields={"sla": None})  # known noise: no clocks run
                 return None
             if key is not None:
                 self._schedule(key, found.next_at)

@@ -11,6 +11,7 @@ import pytest
 
 from whisperer.api.formats import alertmanager
 from whisperer.api.formats.base import PayloadError
+from whisperer.operator.services.alerts import Report, new_alert
 
 Load = Callable[[str], Any]
 ZERO = "0001-01-01T00:00:00Z"
@@ -91,6 +92,29 @@ def test_ends_at_zero_while_firing_is_unset_not_year_one() -> None:
     before = datetime.now(UTC)
     (resolved,) = parse(minimal(status="resolved", endsAt=ZERO)).alerts
     assert resolved.occurred_at >= before  # no end given: now, never 0001-01-01
+
+
+def test_a_firing_alert_keeps_the_end_its_sender_gave_and_folds_it_into_the_alert() -> None:
+    (alert,) = parse(minimal(endsAt="2026-11-26T09:05:00Z")).alerts
+    assert alert.ends_at == datetime(2026, 11, 26, 9, 5, tzinfo=UTC)  # stale past it
+    (unset,) = parse(minimal(endsAt=ZERO)).alerts
+    assert unset.ends_at is None
+    (resolved,) = parse(minimal(status="resolved", endsAt="2026-11-26T09:05:00Z")).alerts
+    assert resolved.ends_at is None  # an end that happened is a resolution, not a deadline
+    report = Report(
+        company="acme",
+        fingerprint="0123456789abcdef",
+        source="alertmanager",
+        asset="db01",
+        asset_known=True,
+        signal="host-down",
+        raw_signal="NodeDown",
+        severity="high",
+        state="firing",
+        occurred_at=alert.occurred_at,
+        ends_at=alert.ends_at,
+    )
+    assert new_alert([report], "company-acme")["spec"]["endsAt"] == "2026-11-26T09:05:00.000Z"
 
 
 def test_ha_peers_with_different_external_urls_share_one_content_key(payload: Load) -> None:
