@@ -25,6 +25,10 @@ Body = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
 
 
+CORE = frozenset({"events", "secrets"})
+"""The built-in (core/v1) kinds this client reaches; every other plural is ours."""
+
+
 class ExpiredError(UnavailableError):
     """A watch's resourceVersion is too old (410 Gone): list again."""
 
@@ -94,9 +98,9 @@ class AsyncKube:
             await asyncio.sleep(0.25)
 
     def _path(self, plural: str, namespace: str | None, name: str | None = None) -> str:
-        if plural == "events":  # core/v1, the one built-in kind the operator writes here
+        if plural in CORE:  # core/v1: the Events it writes, the channels' Secrets it reads
             path = f"{self._base}/api/v1"
-            path += f"/namespaces/{namespace}/events" if namespace else "/events"
+            path += f"/namespaces/{namespace}/{plural}" if namespace else f"/{plural}"
             return f"{path}/{name}" if name else path
         path = f"{self._base}/apis/{GROUP}/{VERSION}"
         if namespace:

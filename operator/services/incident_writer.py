@@ -112,6 +112,9 @@ class Change:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     """Apply only if this holds of the status at write time (e.g. the input an answer was
     about is still the incident's); otherwise the change is dropped, its future settles."""
+    computes: str = ""
+    """Names what `compute` works out when a follower may also be asked for it ("sla",
+    "outbox"): a write that already has it does not ask the follower again."""
     compute: Callable[[Mapping[str, Any]], Update | None] | None = None
     """Work the change out at write time from the incident as it is then (`{"spec", "status"}`,
     after the changes before it in the write): for owners whose fields follow from the whole
@@ -473,13 +476,14 @@ class IncidentWriter:
             return
 
     def _followers(self, key: Key, changes: list[Change]) -> list[Change]:
-        """The followers' changes for a write (an owner that already computes in the batch,
-        say the SLA scheduler's own tick, is not asked twice)."""
-        computing = {c.owner for c in changes if c.compute is not None}
+        """The followers' changes for a write (one whose computation the batch already has,
+        say the SLA scheduler's own tick, is not asked twice; another change of the same
+        owner, say the sender recording an attempt, does not stand for it)."""
+        computing = {c.computes for c in changes if c.computes}
         out = []
         for follow in self.followers:
             change = follow(*key)
-            if change is not None and change.owner not in computing:
+            if change is not None and (not change.computes or change.computes not in computing):
                 out.append(change)
         return out
 

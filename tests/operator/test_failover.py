@@ -149,7 +149,7 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
         # Alerts keep flowing: the new leader, memory rebuilt, joins them to the incident.
         later = incident_for(admin, company, fire(admin, company, at=now + timedelta(seconds=5)))
         assert later == name, logs()
-        entry = sent_entry(admin, company, name)
+        entry = sent_entry(admin, company, name, channel=names["mail"])
         assert entry["attempts"] == 1
         wait_for(lambda: len(box.received) >= 1, timeout=10, what="the mail")
         assert probe(ids[standby], "/readyz") == (200, "active\n")

@@ -37,7 +37,9 @@ def test_a_message_interrupted_by_a_kill_is_sent_once_after_the_restart(
                 assert box.held.wait(60), log.read_text()[-3000:]
                 # The intent is stored; the relay holds the message at RCPT: kill the sender.
                 outbox = status(admin, company, name).get("notifications") or []
-                assigned = [e for e in outbox if e["kind"] == "assigned"]
+                assigned = [
+                    e for e in outbox if e["kind"] == "assigned" and e["channel"] == names["mail"]
+                ]
                 assert [(e["recipient"], e["state"], e["attempts"]) for e in assigned] == [
                     (address, "pending", 0)
                 ]
@@ -46,7 +48,7 @@ def test_a_message_interrupted_by_a_kill_is_sent_once_after_the_restart(
             box.gate.set()  # the dead session's RCPT answers into nothing
             assert box.received == []
             with operator_process(kubeconfig, log):
-                entry = sent_entry(admin, company, name)
+                entry = sent_entry(admin, company, name, channel=names["mail"])
                 assert entry["attempts"] == 1
                 # Nothing more goes out while the new operator keeps running.
                 wait_for(lambda: len(box.received) >= 1, timeout=10, what="the mail")

@@ -175,3 +175,19 @@ def test_a_resolved_incident_calls_for_nothing_more() -> None:
     assert found.steps == [] and found.next_at is None
     assert found.sla["resolutionOutcome"] == "met"
     assert found.sla["resolvedAt"] == z(100)
+
+
+def test_a_follower_is_skipped_only_for_its_own_computation() -> None:
+    """The SLA scheduler's own change stands for the SLA follower; the sender's record of an
+    attempt (same owner as the outbox planner) does not stand for the planner."""
+    from whisperer.operator.clock import ManualClock
+    from whisperer.operator.services.incident_writer import Change, IncidentWriter, Owner
+
+    writer = IncidentWriter(None, clock=ManualClock(T0))  # type: ignore[arg-type]
+    sla = Change(Owner.SLA, compute=lambda body: None, computes="sla")
+    plan = Change(Owner.NOTIFICATIONS, compute=lambda body: None, computes="outbox")
+    writer.followers = [lambda ns, name: sla, lambda ns, name: plan]
+    record = Change(Owner.NOTIFICATIONS, compute=lambda body: None)
+    tick = Change(Owner.SLA, compute=lambda body: None, computes="sla")
+    followed = writer._followers(("ns", "inc"), [tick, record])
+    assert followed == [plan]

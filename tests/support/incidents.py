@@ -62,15 +62,22 @@ def status(admin: KubeClient, company: str, name: str) -> dict[str, Any]:
 
 
 def sent_entry(
-    admin: KubeClient, company: str, name: str, *, kind: str = "assigned", timeout: float = 60
+    admin: KubeClient,
+    company: str,
+    name: str,
+    *,
+    channel: str,
+    kind: str = "assigned",
+    timeout: float = 60,
 ) -> dict[str, Any]:
-    """The incident's outbox entry of `kind` once it is sent (waits for it)."""
+    """The incident's outbox entry of `kind` on `channel` once it is sent (waits for it; a
+    room another test left in the cluster may broadcast the same message: not ours)."""
     found = wait_for(
         lambda: next(
             (
                 e
                 for e in status(admin, company, name).get("notifications") or []
-                if e["kind"] == kind and e["state"] == "sent"
+                if e["kind"] == kind and e["channel"] == channel and e["state"] == "sent"
             ),
             None,
         ),

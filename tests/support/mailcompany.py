@@ -21,13 +21,13 @@ GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
 @contextlib.contextmanager
 def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
     s = uuid.uuid4().hex[:6]
-    names = {"company": f"kill-{s}", "tech": f"sam-{s}"}
+    names = {"company": f"kill-{s}", "tech": f"sam-{s}", "mail": f"mail-{s}"}
     objects: list[tuple[str, dict[str, Any]]] = [
         (
             "notificationchannels",
             {
                 "kind": "NotificationChannel",
-                "metadata": {"name": f"mail-{s}"},
+                "metadata": {"name": names["mail"]},
                 "spec": {
                     "type": "smtp",
                     "default": True,

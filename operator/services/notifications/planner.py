@@ -231,7 +231,7 @@ class NotificationPlanner:
             kept = [*(status.get("notifications") or []), *(e.as_status() for e in fresh)]
             return Update(fields={"notifications": bounded(kept)})
 
-        return Change(Owner.NOTIFICATIONS, compute=compute)
+        return Change(Owner.NOTIFICATIONS, compute=compute, computes="outbox")
 
 
 def entries_of(namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, OutboxEntry]:

@@ -183,9 +183,11 @@ class NotificationSender:
                 while self._heap and self._heap[0][0] <= now:
                     at, namespace, name = heapq.heappop(self._heap)
                     key = (namespace, name)
-                    if self._due.get(key) != at or key in self._busy:
-                        continue  # moved, forgotten, or being attempted (it reschedules)
+                    if self._due.get(key) != at:
+                        continue  # moved or forgotten since
                     del self._due[key]
+                    if key in self._busy:
+                        continue  # being attempted: its end schedules what is left
                     self._busy.add(key)
                     task = asyncio.get_running_loop().create_task(self._incident(key))
                     self._tasks.add(task)

@@ -129,7 +129,7 @@ class SlaService:
                 events=events,
             )
 
-        return Change(Owner.SLA, compute=compute)
+        return Change(Owner.SLA, compute=compute, computes="sla")
 
     def _late(self, seconds: float) -> None:
         self.lateness.append(max(seconds, 0.0))
