@@ -21,9 +21,12 @@ import kopf
 import whisperer.operator.handlers  # noqa: F401  (registers the Kopf handlers)
 from whisperer.operator import notify
 from whisperer.operator.aws import Aws
+from whisperer.operator.azure import Azure
 from whisperer.operator.clock import Clock, SystemClock
 from whisperer.operator.errors import NotFoundError, WhispererError
 from whisperer.operator.handlers import activation
+from whisperer.operator.handlers.clouds import Clouds
+from whisperer.operator.handlers.remediation import Remediator
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.kube.aio import AsyncKube
 from whisperer.operator.models.v1alpha1 import GROUP
@@ -109,15 +112,14 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
         except NotFoundError:
             return None
 
+    aws = Aws(settings.aws, clock=clock)
     session = notify.make_session(ca_file=notes.ca_file)
     sender = NotificationSender(
         planner=planner,
         writer=writer,
         config=config,
         clock=clock,
-        dispatcher=transports.dispatcher(
-            session, akube, Aws(settings.aws, clock=clock), ca_file=notes.ca_file
-        ),
+        dispatcher=transports.dispatcher(session, akube, aws, ca_file=notes.ca_file),
         renderer=Renderer(notes.templates_dir),
         limiter=RateLimiter(burst=notes.rate_burst, every=notes.rate_every, now=clock.now),
         retry=notes.retry,
@@ -138,6 +140,10 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
         sender=sender,
     )
     run.sessions.append(session)
+    azure = Azure(settings.azure)
+    run.remediator = Remediator(
+        run, Clouds(aws=aws, azure=azure, kube=kube), crash_at=settings.test_crash_at
+    )
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name
     )
@@ -185,6 +191,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         await session.close()
     await run.akube.close()
     await asyncio.get_running_loop().run_in_executor(None, run.kube.close)
+    if run.remediator is not None:
+        run.remediator.close()
     if _current is run:
         _current = None
 

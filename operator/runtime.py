@@ -43,6 +43,9 @@ class Runtime:
     planner: NotificationPlanner
     sender: NotificationSender
     analysis: Worker | None = None
+    remediator: Any = None
+    """The RunbookExecution reconciler (handlers/remediation.py: Remediator), built by the
+    runner; Kopf's run handler and the incident watch wake it."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     """The loops started at activation (watches, auto-resolution)."""
     closers: list[Callable[[], None]] = field(default_factory=list)

@@ -1,0 +1,634 @@
+"""The RunbookExecution reconciler: each run goes through its named steps (admit → approve →
+credentials → dispatch → poll → verify → report) on the operator's clock, one run at a time
+per run, decisions from `services/remediation/`, I/O here and in `clouds`.
+
+Exactly once: before anything is sent the run's status records its intent (phase
+Dispatching, a token deterministic per run and attempt, when). A run found in Dispatching
+(the operator died between intent and send, or between send and record) dispatches again,
+and dispatch looks the command up by its token first (SSM ListCommands by Comment; Azure by
+the run command's name): it is adopted, never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from whisperer.operator.clock import rfc3339
+from whisperer.operator.errors import (
+    AssumeRoleDeniedError,
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    TemporaryError,
+    UndeliverableError,
+    WhispererError,
+)
+from whisperer.operator.handlers.clouds import Clouds, Session
+from whisperer.operator.kube.events import event_body
+from whisperer.operator.kube.watch import object_key
+from whisperer.operator.models.v1alpha1 import Company, Runbook, RunbookExecution
+from whisperer.operator.runtime import Runtime
+from whisperer.operator.services import runs as lookup
+from whisperer.operator.services.conditions import set_condition
+from whisperer.operator.services.durations import parse_duration
+from whisperer.operator.services.remediation import approval, report, steps
+from whisperer.operator.services.remediation.steps import Admitted, StepFailedError
+from whisperer.operator.services.tenancy import company_of_namespace
+
+log = logging.getLogger(__name__)
+PLURAL = "runbookexecutions"
+RETRY = timedelta(seconds=15)
+VERIFY_EVERY = timedelta(seconds=2)
+IN_FLIGHT = 8
+Key = tuple[str, str]
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+class Remediator:
+    """Runs due on the clock, reconciled a step at a time; woken by the run's Kopf handler,
+    by incident changes, and by its own schedule."""
+
+    def __init__(self, runtime: Runtime, clouds: Clouds, *, crash_at: str | None = None) -> None:
+        self._rt = runtime
+        self._clouds = clouds
+        self._crash_at = crash_at
+        self._due: dict[Key, datetime] = {}
+        self._active: set[Key] = set()
+        self._again: set[Key] = set()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sessions: dict[Key, Session] = {}
+        self._created: set[Key] = set()
+        self.reconciles = 0
+
+    def close(self) -> None:
+        """Close the Azure clients (at the operator's exit)."""
+        self._clouds.azure.close()
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def wake(self, namespace: str, name: str) -> None:
+        """Look at this run now (thread-safe: Kopf's handlers call it from threads)."""
+        loop = self._loop
+        if loop is None:
+            return  # not running yet: `run` lists every run when it starts
+        loop.call_soon_threadsafe(self._schedule, (namespace, name), self._rt.clock.now())
+
+    def _schedule(self, key: Key, at: datetime) -> None:
+        if key in self._active:
+            self._again.add(key)
+        current = self._due.get(key)
+        if current is None or at < current:
+            self._due[key] = at
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """List every run once, then reconcile whatever is due, forever."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        clock = self._rt.clock
+        items, _ = await self._rt.akube.list_all(PLURAL)
+        for body in items:
+            self._schedule(object_key(body), clock.now())
+        tasks: set[asyncio.Task[None]] = set()
+        limit = asyncio.Semaphore(IN_FLIGHT)
+        while True:
+            now = clock.now()
+            due = [k for k, at in self._due.items() if at <= now and k not in self._active]
+            for key in due:
+                del self._due[key]
+                self._active.add(key)
+                await limit.acquire()
+                task = asyncio.get_running_loop().create_task(self._one(key, limit))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            self._rt.marks["remediation"] = now
+            waiting = [at for k, at in self._due.items() if k not in self._active]
+            self._wake.clear()
+            await clock.sleep_until(
+                min(waiting, default=now + timedelta(minutes=5)), wake=self._wake
+            )
+
+    async def _one(self, key: Key, limit: asyncio.Semaphore) -> None:
+        try:
+            at = await self._reconcile(key)
+        except TemporaryError as exc:
+            log.info("run %s/%s: %s; again in %.0f s", *key, exc, exc.delay)
+            at = self._rt.clock.now() + timedelta(seconds=exc.delay)
+        except Exception:
+            log.exception("run %s/%s: reconcile failed", *key)
+            at = self._rt.clock.now() + RETRY
+        finally:
+            self._active.discard(key)
+            limit.release()
+        self.reconciles += 1
+        if key in self._again:
+            self._again.discard(key)
+            at = self._rt.clock.now()
+        if at is not None:
+            self._schedule(key, at)
+
+    # -- the steps ----------------------------------------------------------------------
+
+    async def _reconcile(self, key: Key) -> datetime | None:
+        namespace, name = key
+        try:
+            body = await self._rt.akube.get(PLURAL, name, namespace)
+        except NotFoundError:
+            self._sessions.pop(key, None)
+            return None
+        run = RunbookExecution.from_body(body)
+        status = body.get("status") or {}
+        phase = str(status.get("phase") or "Pending")
+        now = self._rt.clock.now()
+        company_name = company_of_namespace(namespace) or ""
+        company = self._rt.config.company(company_name)
+        if phase in steps.TERMINAL:
+            self._sessions.pop(key, None)
+            await self._report(body, run, status, status.get("reason") or phase)
+            return None
+        try:
+            admitted = steps.admit(run, runbook=self._runbook(run), company=company)
+            assert company is not None
+            if phase in ("Pending", "AwaitingApproval", "Approved"):
+                decision = self._approve(run, body, admitted, company, now)
+                if not decision.approved:
+                    return await self._decided(body, run, status, admitted, decision)
+                if phase != "Approved":
+                    status = await self._write(
+                        body,
+                        {"phase": "Approved", "risk": admitted.risk, "reason": decision.reason},
+                        ready=(True, decision.reason, decision.message),
+                        event=(
+                            "RunApproved",
+                            f"{decision.message} (actor: {decision.actor})",
+                            "phase/Approved",
+                        ),
+                    )
+                phase = "Approved"
+            if phase == "Approved":
+                await self._session(key, admitted, company)
+                intent = {
+                    "token": steps.intent_token(namespace, name, 1),
+                    "attempt": 1,
+                    "recordedAt": rfc3339(self._rt.clock.now()),
+                }
+                status = await self._write(
+                    body,
+                    {"phase": "Dispatching", "intent": intent, "provider": admitted.provider},
+                    ready=(True, "Dispatching", "intent recorded; sending"),
+                )
+                self._crash("intent-recorded")
+                phase = "Dispatching"
+            if phase == "Dispatching":
+                return await self._dispatch(key, body, status, admitted, company)
+            if phase == "Running":
+                return await self._poll(key, body, run, status, admitted, company)
+            if phase == "Verifying":
+                return await self._verify(body, run, status)
+        except StepFailedError as failed:
+            return await self._failed(body, run, status, failed)
+        except AssumeRoleDeniedError as exc:
+            return await self._failed(
+                body,
+                run,
+                status,
+                StepFailedError("credentials", "AssumeRoleDenied", f"{exc} ({exc.role_arn})"),
+            )
+        except UndeliverableError as exc:
+            return await self._failed(
+                body, run, status, StepFailedError("dispatch", "Undeliverable", str(exc))
+            )
+        except PermanentError as exc:
+            step = (
+                "dispatch"
+                if phase == "Dispatching"
+                else "poll"
+                if phase == "Running"
+                else "credentials"
+            )
+            return await self._failed(
+                body,
+                run,
+                status,
+                StepFailedError(step, type(exc).__name__.removesuffix("Error"), str(exc)),
+            )
+        return None
+
+    def _runbook(self, run: RunbookExecution) -> Runbook | None:
+        return next(
+            (
+                rb
+                for ns, rb_name in lookup.runbook_candidates(run)
+                if (rb := self._rt.config.runbook(ns, rb_name))
+            ),
+            None,
+        )
+
+    # -- automatic runs -----------------------------------------------------------------
+
+    def incident_event(self, body: dict[str, Any]) -> None:
+        """A new incident whose suggested runbook runs by itself gets its RunbookExecution
+        (named after the incident: once per incident)."""
+        found = report.suggested(body)
+        if found is None or self._loop is None:
+            return
+        namespace, incident = object_key(body)
+        status = body.get("status") or {}
+        name = report.auto_run_name(incident)
+        if status.get("phase") == "Resolved" or any(
+            r.get("name") == name for r in status.get("runs") or []
+        ):
+            return
+        if (namespace, name) in self._created:
+            return
+        facts = self._rt.config.facts(company_of_namespace(namespace) or "")
+        rb_namespace, _, rb_name = found[0].rpartition("/")
+        runbook = self._rt.config.runbook(rb_namespace, rb_name)
+        if (
+            facts is None
+            or not facts.auto_run_low_risk
+            or runbook is None
+            or runbook.spec.risk != "low"
+        ):
+            return
+        self._created.add((namespace, name))
+        self._loop.create_task(self._create_auto(namespace, incident, found))
+
+    async def _create_auto(self, namespace: str, incident: str, found: tuple[str, str]) -> None:
+        body = report.auto_run_body(
+            namespace=namespace,
+            incident=incident,
+            runbook=found[0],
+            target=found[1],
+            reason=f"incident {incident}: {found[0]} fits and the company allows low-risk runs",
+        )
+        try:
+            await self._rt.akube.create(PLURAL, body, namespace)
+        except ConflictError:
+            pass  # made before (the name is the record)
+        except WhispererError as exc:
+            self._created.discard((namespace, body["metadata"]["name"]))
+            log.warning("incident %s/%s: no automatic run: %s", namespace, incident, exc)
+            return
+        self._schedule((namespace, body["metadata"]["name"]), self._rt.clock.now())
+
+    def _approve(
+        self,
+        run: RunbookExecution,
+        body: dict[str, Any],
+        admitted: Admitted,
+        company: Company,
+        now: datetime,
+    ) -> approval.Decision:
+        settings = company.spec.remediation
+        created = _parse((body.get("metadata") or {}).get("creationTimestamp")) or now
+        return approval.decide(
+            run,
+            risk=admitted.risk,
+            company=company.metadata.name,
+            auto_run_low_risk=settings.auto_run_low_risk,
+            medium_by_company_admin=settings.allow_medium_risk_by_company_admin,
+            approval_timeout=parse_duration(settings.approval_timeout),
+            company_admins=company.spec.admins,
+            technicians={t.spec.username for t in self._rt.config.technicians()},
+            created_at=created,
+            now=now,
+        )
+
+    async def _decided(
+        self,
+        body: dict[str, Any],
+        run: RunbookExecution,
+        status: dict[str, Any],
+        admitted: Admitted,
+        decision: approval.Decision,
+    ) -> datetime | None:
+        fields: dict[str, Any] = {
+            "phase": decision.phase,
+            "risk": admitted.risk,
+            "reason": decision.reason,
+        }
+        waiting = decision.phase == "AwaitingApproval"
+        if not waiting:
+            fields["outcome"] = decision.phase
+            fields["finishedAt"] = rfc3339(self._rt.clock.now())
+        if status.get("phase") != decision.phase:
+            status = await self._write(
+                body,
+                fields,
+                ready=(waiting, decision.reason, decision.message),
+                event=(
+                    f"Run{decision.phase}",
+                    f"{decision.message} (actor: {decision.actor})",
+                    f"phase/{decision.phase}",
+                ),
+                warning=not waiting,
+            )
+        await self._report(body, run, status, decision.message)
+        return decision.expires_at
+
+    async def _session(self, key: Key, admitted: Admitted, company: Company) -> Session:
+        session = self._sessions.get(key)
+        if session is None:
+            session = await asyncio.to_thread(
+                self._clouds.credentials, admitted, company, namespace=key[0], run=key[1]
+            )
+            self._sessions[key] = session
+        return session
+
+    async def _dispatch(
+        self,
+        key: Key,
+        body: dict[str, Any],
+        status: dict[str, Any],
+        admitted: Admitted,
+        company: Company,
+    ) -> datetime | None:
+        intent = status.get("intent") or {}
+        session = await self._session(key, admitted, company)
+        command_id = await asyncio.to_thread(
+            self._clouds.dispatch,
+            session,
+            admitted,
+            token=str(intent["token"]),
+            namespace=key[0],
+            run=key[1],
+            attempt=int(intent["attempt"]),
+            recorded_at=_parse(intent.get("recordedAt")),
+        )
+        self._crash("sent")
+        now = self._rt.clock.now()
+        results = [{"target": t.asset, "status": "Pending"} for t in admitted.targets]
+        status = await self._write(
+            body,
+            {
+                "phase": "Running",
+                "commandId": command_id,
+                "startedAt": status.get("startedAt") or rfc3339(now),
+                "results": results,
+                "nextPollAt": rfc3339(steps.next_poll(0, now=now)),
+            },
+            ready=(True, "Running", f"command {command_id} sent to {len(results)} target(s)"),
+            event=(
+                "RunStarted",
+                f"command {command_id} on {', '.join(t.asset for t in admitted.targets)}",
+                f"sent/{intent['attempt']}",
+            ),
+        )
+        await self._report(
+            body, RunbookExecution.from_body(body), status, f"command {command_id} sent"
+        )
+        return steps.next_poll(0, now=now)
+
+    async def _poll(
+        self,
+        key: Key,
+        body: dict[str, Any],
+        run: RunbookExecution,
+        status: dict[str, Any],
+        admitted: Admitted,
+        company: Company,
+    ) -> datetime | None:
+        now = self._rt.clock.now()
+        due = _parse(status.get("nextPollAt"))
+        if due is not None and now < due:
+            return due
+        session = await self._session(key, admitted, company)
+        states = await asyncio.to_thread(
+            self._clouds.poll, session, admitted, command_id=str(status.get("commandId") or "")
+        )
+        intent = status.get("intent") or {}
+        attempt = int(intent.get("attempt") or 1)
+        verdict = steps.judge(states, attempt=attempt)
+        polls = int(status.get("polls") or 0) + 1
+        results = [
+            {
+                k: v
+                for k, v in {
+                    "target": s.target,
+                    "status": s.status,
+                    "exitCode": s.exit_code,
+                    "output": s.output,
+                }.items()
+                if v is not None
+            }
+            for s in states
+        ]
+        now = self._rt.clock.now()
+        if not verdict.done:
+            at = steps.next_poll(polls, now=now)
+            await self._write(body, {"results": results, "polls": polls, "nextPollAt": rfc3339(at)})
+            return at
+        if verdict.retry:
+            intent = {
+                "token": steps.intent_token(key[0], key[1], attempt + 1),
+                "attempt": attempt + 1,
+                "recordedAt": rfc3339(now),
+            }
+            await self._write(
+                body,
+                {
+                    "phase": "Dispatching",
+                    "intent": intent,
+                    "results": results,
+                    "polls": polls,
+                    "commandId": None,
+                },
+                ready=(True, verdict.reason, verdict.message),
+                event=("RunRetried", verdict.message, f"retry/{attempt + 1}"),
+            )
+            self._crash("intent-recorded")
+            return now
+        if verdict.phase == "Verifying":
+            fields: dict[str, Any] = {
+                "results": results,
+                "polls": polls,
+                "finishedAt": rfc3339(now),
+            }
+            if run.spec.incident_ref is None:
+                fields |= {"phase": "Succeeded", "reason": "Succeeded"}
+            else:
+                until = now + admitted.verify_window
+                fields |= {
+                    "phase": "Verifying",
+                    "reason": "Verifying",
+                    "verifyUntil": rfc3339(until),
+                }
+            status = await self._write(
+                body,
+                fields,
+                ready=(True, str(fields["reason"]), verdict.message),
+                event=("RunSucceeded", verdict.message, "succeeded"),
+            )
+            await self._report(body, run, status, verdict.message)
+            return now
+        outcome = "Cancelled" if verdict.phase == "Cancelled" else "Failed"
+        status = await self._write(
+            body,
+            {
+                "phase": verdict.phase,
+                "reason": verdict.reason,
+                "outcome": outcome,
+                "results": results,
+                "polls": polls,
+                "finishedAt": rfc3339(now),
+            },
+            ready=(False, verdict.reason, verdict.message),
+            event=(f"Run{verdict.reason}", verdict.message, f"end/{verdict.reason}"),
+            warning=True,
+        )
+        await self._report(body, run, status, verdict.message)
+        return None
+
+    async def _verify(
+        self, body: dict[str, Any], run: RunbookExecution, status: dict[str, Any]
+    ) -> datetime | None:
+        now = self._rt.clock.now()
+        until = _parse(status.get("verifyUntil")) or now
+        incident = None
+        if run.spec.incident_ref is not None:
+            try:
+                incident = await self._rt.akube.get(
+                    "incidents", run.spec.incident_ref.name, run.metadata.namespace
+                )
+            except NotFoundError:
+                incident = None
+        verdict = steps.verify(incident, until=until, now=now)
+        if verdict is None:
+            return min(now + VERIFY_EVERY, until)
+        outcome, message = verdict
+        status = await self._write(
+            body,
+            {"phase": "Succeeded", "reason": outcome, "outcome": outcome},
+            ready=(True, outcome, message),
+            event=(f"Run{outcome}", message, f"verify/{outcome}"),
+            warning=outcome != "SelfHealed",
+        )
+        await self._report(body, run, status, message)
+        return None
+
+    async def _failed(
+        self,
+        body: dict[str, Any],
+        run: RunbookExecution,
+        status: dict[str, Any],
+        failed: StepFailedError,
+    ) -> datetime | None:
+        if failed.waiting:
+            await self._write(
+                body, {"reason": failed.reason}, ready=(False, failed.reason, failed.message)
+            )
+            return self._rt.clock.now() + RETRY
+        fields = {
+            "phase": failed.phase,
+            "reason": failed.reason,
+            "finishedAt": rfc3339(self._rt.clock.now()),
+        }
+        fields["outcome"] = "Failed" if failed.phase == "Failed" else failed.phase
+        status = await self._write(
+            body,
+            fields,
+            ready=(False, failed.reason, f"{failed.step}: {failed.message}"),
+            event=(failed.reason, f"{failed.step}: {failed.message}", f"fail/{failed.step}"),
+            warning=True,
+        )
+        await self._report(body, run, status, f"{failed.step}: {failed.message}")
+        return None
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def _write(
+        self,
+        body: dict[str, Any],
+        fields: dict[str, Any],
+        *,
+        ready: tuple[bool, str, str] | None = None,
+        event: tuple[str, str, str] | None = None,
+        warning: bool = False,
+    ) -> dict[str, Any]:
+        """Merge `fields` into the run's status (with the Ready condition); then the Event."""
+        status = dict(body.get("status") or {})
+        patch: dict[str, Any] = dict(fields)
+        now = self._rt.clock.now()
+        meta = body.get("metadata") or {}
+        if ready is not None:
+            patch["conditions"] = set_condition(
+                list(status.get("conditions") or []),
+                type="Ready",
+                status="True" if ready[0] else "False",
+                reason=ready[1],
+                message=ready[2],
+                generation=meta.get("generation"),
+                now=now,
+            )
+            patch["observedGeneration"] = meta.get("generation")
+        stored = await self._rt.akube.patch_status(
+            PLURAL, meta["name"], {"status": patch}, meta.get("namespace")
+        )
+        body["status"] = stored.get("status") or {}
+        body["metadata"] = stored.get("metadata") or meta
+        if event is not None:
+            reason, message, key = event
+            ev = event_body(
+                body,
+                reason=reason,
+                message=message,
+                key=key,
+                now=now,
+                type="Warning" if warning else "Normal",
+            )
+            # Posted before (its name is the record), or best effort: status says it all.
+            with contextlib.suppress(WhispererError):
+                await self._rt.akube.create("events", ev, meta.get("namespace"))
+        return dict(body["status"])
+
+    async def _report(
+        self, body: dict[str, Any], run: RunbookExecution, status: dict[str, Any], message: str
+    ) -> None:
+        """The run's summary on its incident (through the incident writer, as remediation)."""
+        ref = run.spec.incident_ref
+        if ref is None:
+            return
+        namespace = run.metadata.namespace or ""
+        found = self._runbook(run)
+        runbook = steps.runbook_ref(found) if found is not None else run.spec.runbook_ref.name
+        entry = report.summary(
+            name=run.metadata.name,
+            runbook=str(runbook),
+            requested_by=run.spec.requested_by,
+            phase=str(status.get("phase") or "Pending"),
+            outcome=status.get("outcome"),
+            finished_at=_parse(status.get("finishedAt")) if status.get("outcome") else None,
+        )
+        change = report.incident_change(
+            entry,
+            at=self._rt.clock.now(),
+            actor=f"RunbookExecution/{run.metadata.name}",
+            message=message,
+        )
+        try:
+            await self._rt.writer.submit(namespace, ref.name, change)
+        except NotFoundError:
+            log.info("run %s: incident %s is gone", run.metadata.name, ref.name)
+
+    def _crash(self, point: str) -> None:
+        """The kill test's hook: exit here, at once, when the settings say so."""
+        if self._crash_at == point:
+            log.warning("WHISPERER_TEST_CRASH_AT=%s: exiting now", point)
+            logging.shutdown()
+            os._exit(137)
+
+
+__all__ = ["Remediator"]
