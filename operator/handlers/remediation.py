@@ -22,6 +22,8 @@ from whisperer.operator.clock import rfc3339
 from whisperer.operator.errors import (
     AssumeRoleDeniedError,
     ConflictError,
+    ForbiddenError,
+    InvalidError,
     NotFoundError,
     PermanentError,
     TemporaryError,
@@ -52,6 +54,17 @@ def _parse(value: Any) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _reason_of(exc: PermanentError) -> str:
+    """A condition reason for a cloud's permanent refusal."""
+    if isinstance(exc, ForbiddenError):
+        return "CloudAccessDenied"
+    if isinstance(exc, InvalidError):
+        return "InvalidRequest"
+    if isinstance(exc, NotFoundError):
+        return "CommandNotFound"
+    return "CloudRefused"
 
 
 class Remediator:
@@ -222,7 +235,7 @@ class Remediator:
                 body,
                 run,
                 status,
-                StepFailedError(step, type(exc).__name__.removesuffix("Error"), str(exc)),
+                StepFailedError(step, _reason_of(exc), str(exc)),
             )
         return None
 
