@@ -171,8 +171,10 @@ class Remediator:
             self._sessions.pop(key, None)
             await self._report(body, run, status, status.get("reason") or phase)
             return None
+        found = self._runbook(run)
+        risk = {"risk": str(found.spec.risk)} if found is not None else {}
         try:
-            admitted = steps.admit(run, runbook=self._runbook(run), company=company)
+            admitted = steps.admit(run, runbook=found, company=company)
             assert company is not None
             if phase in ("Pending", "AwaitingApproval", "Approved"):
                 decision = self._approve(run, body, admitted, company, now)
@@ -211,7 +213,7 @@ class Remediator:
             if phase == "Verifying":
                 return await self._verify(body, run, status)
         except StepFailedError as failed:
-            return await self._failed(body, run, status, failed)
+            return await self._failed(body, run, status, failed, extra=risk)
         except AssumeRoleDeniedError as exc:
             return await self._failed(
                 body,
@@ -236,6 +238,7 @@ class Remediator:
                 run,
                 status,
                 StepFailedError(step, _reason_of(exc), str(exc)),
+                extra=risk,
             )
         return None
 
@@ -538,13 +541,18 @@ class Remediator:
         run: RunbookExecution,
         status: dict[str, Any],
         failed: StepFailedError,
+        *,
+        extra: dict[str, Any] | None = None,
     ) -> datetime | None:
         if failed.waiting:
             await self._write(
-                body, {"reason": failed.reason}, ready=(False, failed.reason, failed.message)
+                body,
+                {**(extra or {}), "reason": failed.reason},
+                ready=(False, failed.reason, failed.message),
             )
             return self._rt.clock.now() + RETRY
         fields = {
+            **(extra or {}),
             "phase": failed.phase,
             "reason": failed.reason,
             "finishedAt": rfc3339(self._rt.clock.now()),
