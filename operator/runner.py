@@ -142,7 +142,10 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
     run.sessions.append(session)
     azure = Azure(settings.azure)
     run.remediator = Remediator(
-        run, Clouds(aws=aws, azure=azure, kube=kube), crash_at=settings.test_crash_at
+        run,
+        Clouds(aws=aws, azure=azure, kube=kube),
+        crash_at=settings.test_crash_at,
+        per_company=settings.remediation_runs_per_company,
     )
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name

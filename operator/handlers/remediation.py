@@ -38,7 +38,7 @@ from whisperer.operator.runtime import Runtime
 from whisperer.operator.services import runs as lookup
 from whisperer.operator.services.conditions import set_condition
 from whisperer.operator.services.durations import parse_duration
-from whisperer.operator.services.remediation import approval, report, steps
+from whisperer.operator.services.remediation import approval, blast, report, steps
 from whisperer.operator.services.remediation.steps import Admitted, StepFailedError
 from whisperer.operator.services.tenancy import company_of_namespace
 
@@ -71,7 +71,14 @@ class Remediator:
     """Runs due on the clock, reconciled a step at a time; woken by the run's Kopf handler,
     by incident changes, and by its own schedule."""
 
-    def __init__(self, runtime: Runtime, clouds: Clouds, *, crash_at: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        clouds: Clouds,
+        *,
+        crash_at: str | None = None,
+        per_company: int = 5,
+    ) -> None:
         self._rt = runtime
         self._clouds = clouds
         self._crash_at = crash_at
@@ -82,6 +89,9 @@ class Remediator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sessions: dict[Key, Session] = {}
         self._created: set[Key] = set()
+        self._holding: dict[Key, blast.Holding] = {}
+        self._per_company = per_company
+        self._blocked: set[Key] = set()
         self.reconciles = 0
 
     def close(self) -> None:
@@ -113,6 +123,7 @@ class Remediator:
         clock = self._rt.clock
         items, _ = await self._rt.akube.list_all(PLURAL)
         for body in items:
+            self._track(body)
             self._schedule(object_key(body), clock.now())
         tasks: set[asyncio.Task[None]] = set()
         limit = asyncio.Semaphore(IN_FLIGHT)
@@ -161,6 +172,7 @@ class Remediator:
         except NotFoundError:
             self._sessions.pop(key, None)
             return None
+        self._track(body)
         run = RunbookExecution.from_body(body)
         status = body.get("status") or {}
         phase = str(status.get("phase") or "Pending")
@@ -194,16 +206,29 @@ class Remediator:
                 phase = "Approved"
             if phase == "Approved":
                 await self._session(key, admitted, company)
+                blast.check(
+                    key,
+                    targets=frozenset(run.spec.targets),
+                    holding=self._holding,
+                    per_company=self._per_company,
+                )
+                # Reserved before the first await: two runs looked at together cannot both pass.
+                self._holding[key] = blast.Holding(namespace, frozenset(run.spec.targets))
+                self._blocked.discard(key)
                 intent = {
                     "token": steps.intent_token(namespace, name, 1),
                     "attempt": 1,
                     "recordedAt": rfc3339(self._rt.clock.now()),
                 }
-                status = await self._write(
-                    body,
-                    {"phase": "Dispatching", "intent": intent, "provider": admitted.provider},
-                    ready=(True, "Dispatching", "intent recorded; sending"),
-                )
+                try:
+                    status = await self._write(
+                        body,
+                        {"phase": "Dispatching", "intent": intent, "provider": admitted.provider},
+                        ready=(True, "Dispatching", "intent recorded; sending"),
+                    )
+                except BaseException:
+                    self._holding.pop(key, None)  # not recorded: the reservation goes
+                    raise
                 self._crash("intent-recorded")
                 phase = "Dispatching"
             if phase == "Dispatching":
@@ -545,6 +570,8 @@ class Remediator:
         extra: dict[str, Any] | None = None,
     ) -> datetime | None:
         if failed.waiting:
+            if failed.reason in ("TargetBusy", "CompanyBusy"):
+                self._blocked.add(object_key(body))
             await self._write(
                 body,
                 {**(extra or {}), "reason": failed.reason},
@@ -600,6 +627,7 @@ class Remediator:
         )
         body["status"] = stored.get("status") or {}
         body["metadata"] = stored.get("metadata") or meta
+        self._track(body)
         if event is not None:
             reason, message, key = event
             ev = event_body(
@@ -643,6 +671,21 @@ class Remediator:
             await self._rt.writer.submit(namespace, ref.name, change)
         except NotFoundError:
             log.info("run %s: incident %s is gone", run.metadata.name, ref.name)
+
+    def _track(self, body: dict[str, Any]) -> None:
+        """Keep the runs that hold their targets; when one lets go, look at the runs that
+        waited for it."""
+        key = object_key(body)
+        phase = (body.get("status") or {}).get("phase")
+        if phase in blast.ACTIVE:
+            targets = frozenset((body.get("spec") or {}).get("targets") or [])
+            self._holding[key] = blast.Holding(key[0], targets)
+            return
+        if self._holding.pop(key, None) is not None:
+            now = self._rt.clock.now()
+            for waiting in [k for k in self._blocked if k[0] == key[0]]:
+                self._blocked.discard(waiting)
+                self._schedule(waiting, now)
 
     def _crash(self, point: str) -> None:
         """The kill test's hook: exit here, at once, when the settings say so."""

@@ -343,3 +343,27 @@ def test_a_run_for_a_target_outside_the_inventory_fails_at_admission(
             e.reason == "TargetNotInInventory" and e.involved_object.name == "fix-8" for e in events
         )
         assert commands(w) == []
+
+
+def test_one_run_at_a_time_acts_on_a_target(w: World, admin: KubeClient) -> None:
+    with company(admin, "busy", remediation={"autoRunLowRisk": True}) as name:
+        ns = f"company-{name}"
+        runbook(admin, ns, "restart", signals=[])
+        w.aws.script(INSTANCE, Invocation("InProgress", "InProgress"))
+        request_run(admin, ns, "first", runbook_name="restart", requested_by="tina@msp.example")
+        ticking(w.clock, lambda: run_status(admin, ns, "first").get("polls"), what="first polled")
+        request_run(admin, ns, "second", runbook_name="restart", requested_by="tina@msp.example")
+        held = ticking(
+            w.clock,
+            lambda: (s := run_status(admin, ns, "second")).get("reason") == "TargetBusy" and s,
+            what="the second run to wait",
+        )
+        assert (
+            held["phase"] == "Approved" and "web01 (by first)" in held["conditions"][0]["message"]
+        )
+        assert len(commands(w)) == 1
+        w.aws.script(INSTANCE, Invocation("Success", "Success", 0))
+        ticking(w.clock, phase_is(admin, ns, "first", "Succeeded"), what="the first run")
+        end = ticking(w.clock, phase_is(admin, ns, "second", "Succeeded", "Failed"), what="second")
+        assert end["phase"] == "Succeeded", end
+        assert len(commands(w)) == 2

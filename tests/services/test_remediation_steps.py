@@ -291,3 +291,21 @@ def test_an_automatic_run_is_named_after_its_incident() -> None:
     assert made["spec"]["runbookRef"] == {"name": "restart", "namespace": "alert-whisperer"}
     body["status"]["timeline"][0]["message"] = "x/y (medium risk) fits; it needs approval"
     assert report.suggested(body) is None
+
+
+def test_blast_radius_one_run_per_target_and_a_limit_per_company() -> None:
+    from whisperer.operator.services.remediation import blast
+
+    holding = {
+        ("company-acme", "a"): blast.Holding("company-acme", frozenset({"web-1"})),
+        ("company-beta", "b"): blast.Holding("company-beta", frozenset({"web-2"})),
+    }
+    key = ("company-acme", "new")
+    with pytest.raises(StepFailedError) as busy:
+        blast.check(key, targets=frozenset({"web-1", "web-3"}), holding=holding, per_company=5)
+    assert (busy.value.reason, busy.value.waiting) == ("TargetBusy", True)
+    blast.check(key, targets=frozenset({"web-2"}), holding=holding, per_company=5)  # other company
+    with pytest.raises(StepFailedError) as full:
+        blast.check(key, targets=frozenset({"web-9"}), holding=holding, per_company=1)
+    assert full.value.reason == "CompanyBusy"
+    blast.check(("company-acme", "a"), targets=frozenset({"web-1"}), holding=holding, per_company=1)
