@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +69,19 @@ def _reason_of(exc: PermanentError) -> str:
     return "CloudRefused"
 
 
+@dataclass
+class Stats:
+    """What a run costs the product itself (seconds, wall clock), for bench/remediation:
+    from the approval decision to SendCommand (or Run Command) returned, less the time spent
+    in cloud calls; from the poll that saw the end to the incident's write stored; and
+    polls per command."""
+
+    to_send: list[float] = field(default_factory=list)
+    cloud: list[float] = field(default_factory=list)
+    to_report: list[float] = field(default_factory=list)
+    polls: list[int] = field(default_factory=list)
+
+
 class Remediator:
     """Runs due on the clock, reconciled a step at a time; woken by the run's Kopf handler,
     by incident changes, and by its own schedule."""
@@ -92,6 +107,10 @@ class Remediator:
         self._holding: dict[Key, blast.Holding] = {}
         self._per_company = per_company
         self._blocked: set[Key] = set()
+        self._approved_at: dict[Key, float] = {}
+        self._posting: set[asyncio.Task[None]] = set()
+        self._cloud: dict[Key, float] = {}
+        self.stats = Stats()
         self.reconciles = 0
 
     def close(self) -> None:
@@ -190,18 +209,23 @@ class Remediator:
             assert company is not None
             if phase in ("Pending", "AwaitingApproval", "Approved"):
                 decision = self._approve(run, body, admitted, company, now)
+                if decision.approved:
+                    self._approved_at.setdefault(key, time.perf_counter())
                 if not decision.approved:
                     return await self._decided(body, run, status, admitted, decision)
                 if phase != "Approved":
-                    status = await self._write(
+                    # Recorded with the next write (the intent, or why it waits or failed).
+                    approved = {
+                        "phase": "Approved",
+                        "risk": admitted.risk,
+                        "reason": decision.reason,
+                    }
+                    risk = {**risk, **approved}
+                    self._post(
                         body,
-                        {"phase": "Approved", "risk": admitted.risk, "reason": decision.reason},
-                        ready=(True, decision.reason, decision.message),
-                        event=(
-                            "RunApproved",
-                            f"{decision.message} (actor: {decision.actor})",
-                            "phase/Approved",
-                        ),
+                        "RunApproved",
+                        f"{decision.message} (actor: {decision.actor})",
+                        "phase/Approved",
                     )
                 phase = "Approved"
             if phase == "Approved":
@@ -223,7 +247,13 @@ class Remediator:
                 try:
                     status = await self._write(
                         body,
-                        {"phase": "Dispatching", "intent": intent, "provider": admitted.provider},
+                        {
+                            **risk,
+                            "phase": "Dispatching",
+                            "reason": "Dispatching",
+                            "intent": intent,
+                            "provider": admitted.provider,
+                        },
                         ready=(True, "Dispatching", "intent recorded; sending"),
                     )
                 except BaseException:
@@ -383,9 +413,11 @@ class Remediator:
     async def _session(self, key: Key, admitted: Admitted, company: Company) -> Session:
         session = self._sessions.get(key)
         if session is None:
+            started = time.perf_counter()
             session = await asyncio.to_thread(
                 self._clouds.credentials, admitted, company, namespace=key[0], run=key[1]
             )
+            self._cloud[key] = self._cloud.get(key, 0.0) + time.perf_counter() - started
             self._sessions[key] = session
         return session
 
@@ -399,6 +431,7 @@ class Remediator:
     ) -> datetime | None:
         intent = status.get("intent") or {}
         session = await self._session(key, admitted, company)
+        started = time.perf_counter()
         command_id = await asyncio.to_thread(
             self._clouds.dispatch,
             session,
@@ -410,6 +443,12 @@ class Remediator:
             recorded_at=_parse(intent.get("recordedAt")),
         )
         self._crash("sent")
+        returned = time.perf_counter()
+        approved = self._approved_at.pop(key, None)
+        cloud = self._cloud.pop(key, 0.0) + returned - started
+        if approved is not None:
+            self.stats.to_send.append(returned - approved - cloud)
+            self.stats.cloud.append(cloud)
         now = self._rt.clock.now()
         results = [{"target": t.asset, "status": "Pending"} for t in admitted.targets]
         status = await self._write(
@@ -450,6 +489,7 @@ class Remediator:
         states = await asyncio.to_thread(
             self._clouds.poll, session, admitted, command_id=str(status.get("commandId") or "")
         )
+        seen = time.perf_counter()
         intent = status.get("intent") or {}
         attempt = int(intent.get("attempt") or 1)
         verdict = steps.judge(states, attempt=attempt)
@@ -507,30 +547,38 @@ class Remediator:
                     "reason": "Verifying",
                     "verifyUntil": rfc3339(until),
                 }
-            status = await self._write(
-                body,
-                fields,
-                ready=(True, str(fields["reason"]), verdict.message),
-                event=("RunSucceeded", verdict.message, "succeeded"),
+            # The run's status and the incident's summary, written at once.
+            await asyncio.gather(
+                self._write(
+                    body,
+                    fields,
+                    ready=(True, str(fields["reason"]), verdict.message),
+                    event=("RunSucceeded", verdict.message, "succeeded"),
+                ),
+                self._report(body, run, {**status, **fields}, verdict.message),
             )
-            await self._report(body, run, status, verdict.message)
+            self._ended(seen, polls)
             return now
         outcome = "Cancelled" if verdict.phase == "Cancelled" else "Failed"
-        status = await self._write(
-            body,
-            {
-                "phase": verdict.phase,
-                "reason": verdict.reason,
-                "outcome": outcome,
-                "results": results,
-                "polls": polls,
-                "finishedAt": rfc3339(now),
-            },
-            ready=(False, verdict.reason, verdict.message),
-            event=(f"Run{verdict.reason}", verdict.message, f"end/{verdict.reason}"),
-            warning=True,
+        ended = {
+            "phase": verdict.phase,
+            "reason": verdict.reason,
+            "outcome": outcome,
+            "results": results,
+            "polls": polls,
+            "finishedAt": rfc3339(now),
+        }
+        await asyncio.gather(
+            self._write(
+                body,
+                ended,
+                ready=(False, verdict.reason, verdict.message),
+                event=(f"Run{verdict.reason}", verdict.message, f"end/{verdict.reason}"),
+                warning=True,
+            ),
+            self._report(body, run, {**status, **ended}, verdict.message),
         )
-        await self._report(body, run, status, verdict.message)
+        self._ended(seen, polls)
         return None
 
     async def _verify(
@@ -629,19 +677,30 @@ class Remediator:
         body["metadata"] = stored.get("metadata") or meta
         self._track(body)
         if event is not None:
-            reason, message, key = event
-            ev = event_body(
-                body,
-                reason=reason,
-                message=message,
-                key=key,
-                now=now,
-                type="Warning" if warning else "Normal",
-            )
-            # Posted before (its name is the record), or best effort: status says it all.
-            with contextlib.suppress(WhispererError):
-                await self._rt.akube.create("events", ev, meta.get("namespace"))
+            self._post(body, *event, warning=warning)
         return dict(body["status"])
+
+    def _post(
+        self, body: dict[str, Any], reason: str, message: str, key: str, *, warning: bool = False
+    ) -> None:
+        """Post an Event about the run, without waiting for it (its name derives from the
+        run and `key`: posted before, it is refused; status says it all anyway)."""
+        ev = event_body(
+            body,
+            reason=reason,
+            message=message,
+            key=key,
+            now=self._rt.clock.now(),
+            type="Warning" if warning else "Normal",
+        )
+
+        async def post() -> None:
+            with contextlib.suppress(WhispererError):
+                await self._rt.akube.create("events", ev, ev["metadata"]["namespace"])
+
+        task = asyncio.get_running_loop().create_task(post())
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
 
     async def _report(
         self, body: dict[str, Any], run: RunbookExecution, status: dict[str, Any], message: str
@@ -671,6 +730,11 @@ class Remediator:
             await self._rt.writer.submit(namespace, ref.name, change)
         except NotFoundError:
             log.info("run %s: incident %s is gone", run.metadata.name, ref.name)
+
+    def _ended(self, seen: float, polls: int) -> None:
+        """Record the product's time from seeing a command's end to the incident updated."""
+        self.stats.to_report.append(time.perf_counter() - seen)
+        self.stats.polls.append(polls)
 
     def _track(self, body: dict[str, Any]) -> None:
         """Keep the runs that hold their targets; when one lets go, look at the runs that

@@ -338,9 +338,13 @@ def test_a_run_for_a_target_outside_the_inventory_fails_at_admission(
         )
         end = ticking(w.clock, phase_is(admin, ns, "fix-8", "Failed"), what="the refusal")
         assert end["reason"] == "TargetNotInInventory"
-        events = client.CoreV1Api(admin.api_client).list_namespaced_event(ns).items
-        assert any(
-            e.reason == "TargetNotInInventory" and e.involved_object.name == "fix-8" for e in events
+        wait_for(
+            lambda: any(
+                e.reason == "TargetNotInInventory" and e.involved_object.name == "fix-8"
+                for e in client.CoreV1Api(admin.api_client).list_namespaced_event(ns).items
+            ),
+            timeout=30,
+            what="the TargetNotInInventory Event",
         )
         assert commands(w) == []
 

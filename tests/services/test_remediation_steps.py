@@ -209,7 +209,8 @@ def test_the_polls_verdict(
 
 
 def incident(firing: int, quiet: str | None = None, phase: str = "Open") -> dict[str, Any]:
-    return {"status": {"phase": phase, "alerts": {"firing": firing, "quietSince": quiet}}}
+    alerts = {"count": 1, "firing": firing, "quietSince": quiet}
+    return {"status": {"phase": phase, "alerts": alerts}}
 
 
 def test_verification_on_event_time() -> None:
@@ -219,6 +220,7 @@ def test_verification_on_event_time() -> None:
         steps.verify(incident(0, "2026-01-01T12:05:00Z"), until=until, now=NOW)[0] == "SelfHealed"
     )  # type: ignore[index]
     assert steps.verify(incident(1), until=until, now=until)[0] == "Ineffective"  # type: ignore[index]
+    assert steps.verify({"status": {}}, until=until, now=NOW) is None  # no alerts known yet
     late = incident(0, "2026-01-01T12:30:00Z")
     assert steps.verify(late, until=until, now=until)[0] == "Ineffective"  # type: ignore[index]
 

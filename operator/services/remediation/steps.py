@@ -301,7 +301,8 @@ def verify(
         alerts = status.get("alerts") or {}
         quiet = alerts.get("quietSince")
         firing = int(alerts.get("firing") or 0)
-        if firing == 0 and (quiet is None or _parse(quiet) <= until):
+        seen = int(alerts.get("count") or 0) > 0
+        if seen and firing == 0 and (quiet is None or _parse(quiet) <= until):
             return "SelfHealed", "the incident's alerts resolved after the run"
         if status.get("phase") == "Resolved":
             return "SelfHealed", "the incident resolved after the run"
