@@ -12,7 +12,6 @@ the run command's name): it is adopted, never sent twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -23,39 +22,30 @@ from typing import Any
 from whisperer.operator.clock import rfc3339
 from whisperer.operator.errors import (
     AssumeRoleDeniedError,
-    ConflictError,
     ForbiddenError,
     InvalidError,
     NotFoundError,
     PermanentError,
     TemporaryError,
     UndeliverableError,
-    WhispererError,
 )
+from whisperer.operator.handlers.autoruns import AutoRuns
 from whisperer.operator.handlers.clouds import Clouds, Session
-from whisperer.operator.kube.events import event_body
+from whisperer.operator.handlers.runwrites import PLURAL, RunWrites, parse_time
 from whisperer.operator.kube.watch import object_key
 from whisperer.operator.models.v1alpha1 import Company, Runbook, RunbookExecution
 from whisperer.operator.runtime import Runtime
 from whisperer.operator.services import runs as lookup
-from whisperer.operator.services.conditions import set_condition
 from whisperer.operator.services.durations import parse_duration
-from whisperer.operator.services.remediation import approval, blast, report, steps
+from whisperer.operator.services.remediation import approval, blast, steps
 from whisperer.operator.services.remediation.steps import Admitted, StepFailedError
 from whisperer.operator.services.tenancy import company_of_namespace
 
 log = logging.getLogger(__name__)
-PLURAL = "runbookexecutions"
 RETRY = timedelta(seconds=15)
 VERIFY_EVERY = timedelta(seconds=2)
 IN_FLIGHT = 8
 Key = tuple[str, str]
-
-
-def _parse(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _reason_of(exc: PermanentError) -> str:
@@ -103,14 +93,17 @@ class Remediator:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sessions: dict[Key, Session] = {}
-        self._created: set[Key] = set()
         self._holding: dict[Key, blast.Holding] = {}
         self._per_company = per_company
         self._blocked: set[Key] = set()
         self._approved_at: dict[Key, float] = {}
-        self._posting: set[asyncio.Task[None]] = set()
         self._cloud: dict[Key, float] = {}
         self.stats = Stats()
+        self._writes = RunWrites(runtime, on_stored=self._track, runbook_of=self._runbook)
+        self._write = self._writes.write
+        self._post = self._writes.post
+        self._report = self._writes.report
+        self._auto = AutoRuns(runtime, schedule=self._schedule)
         self.reconciles = 0
 
     def close(self) -> None:
@@ -307,53 +300,10 @@ class Remediator:
             None,
         )
 
-    # -- automatic runs -----------------------------------------------------------------
-
     def incident_event(self, body: dict[str, Any]) -> None:
-        """A new incident whose suggested runbook runs by itself gets its RunbookExecution
-        (named after the incident: once per incident)."""
-        found = report.suggested(body)
-        if found is None or self._loop is None:
-            return
-        namespace, incident = object_key(body)
-        status = body.get("status") or {}
-        name = report.auto_run_name(incident)
-        if status.get("phase") == "Resolved" or any(
-            r.get("name") == name for r in status.get("runs") or []
-        ):
-            return
-        if (namespace, name) in self._created:
-            return
-        facts = self._rt.config.facts(company_of_namespace(namespace) or "")
-        rb_namespace, _, rb_name = found[0].rpartition("/")
-        runbook = self._rt.config.runbook(rb_namespace, rb_name)
-        if (
-            facts is None
-            or not facts.auto_run_low_risk
-            or runbook is None
-            or runbook.spec.risk != "low"
-        ):
-            return
-        self._created.add((namespace, name))
-        self._loop.create_task(self._create_auto(namespace, incident, found))
-
-    async def _create_auto(self, namespace: str, incident: str, found: tuple[str, str]) -> None:
-        body = report.auto_run_body(
-            namespace=namespace,
-            incident=incident,
-            runbook=found[0],
-            target=found[1],
-            reason=f"incident {incident}: {found[0]} fits and the company allows low-risk runs",
-        )
-        try:
-            await self._rt.akube.create(PLURAL, body, namespace)
-        except ConflictError:
-            pass  # made before (the name is the record)
-        except WhispererError as exc:
-            self._created.discard((namespace, body["metadata"]["name"]))
-            log.warning("incident %s/%s: no automatic run: %s", namespace, incident, exc)
-            return
-        self._schedule((namespace, body["metadata"]["name"]), self._rt.clock.now())
+        """An incident changed: maybe an automatic run for it (`autoruns`)."""
+        if self._loop is not None:
+            self._auto.incident_event(body)
 
     def _approve(
         self,
@@ -364,7 +314,7 @@ class Remediator:
         now: datetime,
     ) -> approval.Decision:
         settings = company.spec.remediation
-        created = _parse((body.get("metadata") or {}).get("creationTimestamp")) or now
+        created = parse_time((body.get("metadata") or {}).get("creationTimestamp")) or now
         return approval.decide(
             run,
             risk=admitted.risk,
@@ -440,7 +390,7 @@ class Remediator:
             namespace=key[0],
             run=key[1],
             attempt=int(intent["attempt"]),
-            recorded_at=_parse(intent.get("recordedAt")),
+            recorded_at=parse_time(intent.get("recordedAt")),
         )
         self._crash("sent")
         returned = time.perf_counter()
@@ -482,7 +432,7 @@ class Remediator:
         company: Company,
     ) -> datetime | None:
         now = self._rt.clock.now()
-        due = _parse(status.get("nextPollAt"))
+        due = parse_time(status.get("nextPollAt"))
         if due is not None and now < due:
             return due
         session = await self._session(key, admitted, company)
@@ -585,7 +535,7 @@ class Remediator:
         self, body: dict[str, Any], run: RunbookExecution, status: dict[str, Any]
     ) -> datetime | None:
         now = self._rt.clock.now()
-        until = _parse(status.get("verifyUntil")) or now
+        until = parse_time(status.get("verifyUntil")) or now
         incident = None
         if run.spec.incident_ref is not None:
             try:
@@ -642,94 +592,6 @@ class Remediator:
         )
         await self._report(body, run, status, f"{failed.step}: {failed.message}")
         return None
-
-    # -- writes -------------------------------------------------------------------------
-
-    async def _write(
-        self,
-        body: dict[str, Any],
-        fields: dict[str, Any],
-        *,
-        ready: tuple[bool, str, str] | None = None,
-        event: tuple[str, str, str] | None = None,
-        warning: bool = False,
-    ) -> dict[str, Any]:
-        """Merge `fields` into the run's status (with the Ready condition); then the Event."""
-        status = dict(body.get("status") or {})
-        patch: dict[str, Any] = dict(fields)
-        now = self._rt.clock.now()
-        meta = body.get("metadata") or {}
-        if ready is not None:
-            patch["conditions"] = set_condition(
-                list(status.get("conditions") or []),
-                type="Ready",
-                status="True" if ready[0] else "False",
-                reason=ready[1],
-                message=ready[2],
-                generation=meta.get("generation"),
-                now=now,
-            )
-            patch["observedGeneration"] = meta.get("generation")
-        stored = await self._rt.akube.patch_status(
-            PLURAL, meta["name"], {"status": patch}, meta.get("namespace")
-        )
-        body["status"] = stored.get("status") or {}
-        body["metadata"] = stored.get("metadata") or meta
-        self._track(body)
-        if event is not None:
-            self._post(body, *event, warning=warning)
-        return dict(body["status"])
-
-    def _post(
-        self, body: dict[str, Any], reason: str, message: str, key: str, *, warning: bool = False
-    ) -> None:
-        """Post an Event about the run, without waiting for it (its name derives from the
-        run and `key`: posted before, it is refused; status says it all anyway)."""
-        ev = event_body(
-            body,
-            reason=reason,
-            message=message,
-            key=key,
-            now=self._rt.clock.now(),
-            type="Warning" if warning else "Normal",
-        )
-
-        async def post() -> None:
-            with contextlib.suppress(WhispererError):
-                await self._rt.akube.create("events", ev, ev["metadata"]["namespace"])
-
-        task = asyncio.get_running_loop().create_task(post())
-        self._posting.add(task)
-        task.add_done_callback(self._posting.discard)
-
-    async def _report(
-        self, body: dict[str, Any], run: RunbookExecution, status: dict[str, Any], message: str
-    ) -> None:
-        """The run's summary on its incident (through the incident writer, as remediation)."""
-        ref = run.spec.incident_ref
-        if ref is None:
-            return
-        namespace = run.metadata.namespace or ""
-        found = self._runbook(run)
-        runbook = steps.runbook_ref(found) if found is not None else run.spec.runbook_ref.name
-        entry = report.summary(
-            name=run.metadata.name,
-            runbook=str(runbook),
-            requested_by=run.spec.requested_by,
-            phase=str(status.get("phase") or "Pending"),
-            outcome=status.get("outcome"),
-            finished_at=_parse(status.get("finishedAt")) if status.get("outcome") else None,
-        )
-        change = report.incident_change(
-            entry,
-            at=self._rt.clock.now(),
-            actor=f"RunbookExecution/{run.metadata.name}",
-            message=message,
-        )
-        try:
-            await self._rt.writer.submit(namespace, ref.name, change)
-        except NotFoundError:
-            log.info("run %s: incident %s is gone", run.metadata.name, ref.name)
 
     def _ended(self, seen: float, polls: int) -> None:
         """Record the product's time from seeing a command's end to the incident updated."""
