@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from support.remediation import (
     REGION,
     cloud_environment,
     company,
+    custom,
     request_run,
     run_status,
     runbook,
@@ -128,3 +131,98 @@ def test_a_run_killed_at_each_step_boundary_sends_exactly_one_command(
         [command] = ours(aws, token)
         assert end["commandId"] == command["CommandId"]
         assert len(aws.commands(account=ACCOUNT, region=REGION)) == 1
+
+
+def test_a_kill_loop_over_many_runs_ends_every_run_with_one_command_each(
+    cluster: Cluster,
+    admin: KubeClient,
+    tmp_path: Path,
+    doubles: tuple[AwsDouble, ArmStub, dict[str, str]],
+) -> None:
+    """SIGKILL the operator 0.3-2.5 s after it became active, again and again, while 8
+    runs go through their steps (each on its own asset, with an in-progress poll first),
+    restarting it each time, until every run is terminal: moto's commands equal the runs."""
+    runs = 8
+    aws, _, env = doubles
+    aws.reset()
+    log = tmp_path / "operator.log"
+    kubeconfig = operator_kubeconfig(cluster)
+    rng = random.Random(11)
+    assets = [
+        {
+            "name": f"web{i:02d}",
+            "platform": "linux",
+            "cloud": "aws",
+            "instanceId": f"i-{i + 0x100:017x}",
+            "region": REGION,
+        }
+        for i in range(runs)
+    ]
+    for a in assets:
+        aws.script(
+            a["instanceId"],
+            Invocation("InProgress", "InProgress"),
+            Invocation("Success", "Success", 0),
+        )
+    with (
+        operator(kubeconfig, log, env) as first,
+        company(admin, "loop", remediation={"autoRunLowRisk": True}) as name,
+    ):
+        ns = f"company-{name}"
+        custom(admin).patch_cluster_custom_object(
+            "alertwhisperer.io", "v1alpha1", "companies", name, {"spec": {"assets": assets}}
+        )
+        runbook(admin, ns, "restart", signals=[])
+        wait_for(
+            lambda: (admin.get("runbooks", "restart", ns).get("status") or {}).get("conditions"),
+            timeout=30,
+            what="the operator to see the runbook",
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        created = 0
+        kills = 0
+
+        def terminal() -> list[str]:
+            return [
+                s.get("phase", "")
+                for i in range(created)
+                if (s := run_status(admin, ns, f"loop-{i:02d}")).get("phase")
+                in ("Succeeded", "Failed", "Cancelled")
+            ]
+
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            with operator(kubeconfig, log, env) as proc:
+                active = log.read_text().count(
+                    "INFO:whisperer.operator.handlers.activation:active:"
+                )
+                wait_for(
+                    lambda a=active: (
+                        log.read_text().count("INFO:whisperer.operator.handlers.activation:active:")
+                        > a
+                    ),
+                    timeout=60,
+                    what="the operator to become active",
+                )
+                while created < runs and rng.random() < 0.7:
+                    request_run(
+                        admin,
+                        ns,
+                        f"loop-{created:02d}",
+                        runbook_name="restart",
+                        requested_by="tina@msp.example",
+                        target=f"web{created:02d}",
+                    )
+                    created += 1
+                time.sleep(rng.uniform(0.3, 2.5))
+                if created == runs and len(terminal()) == runs:
+                    break
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                kills += 1
+        phases = terminal()
+        assert len(phases) == runs, (phases, log.read_text()[-3000:])
+        assert set(phases) == {"Succeeded"}, phases
+        assert kills >= 3
+        assert len(aws.commands(account=ACCOUNT, region=REGION)) == runs

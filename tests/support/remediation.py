@@ -181,11 +181,12 @@ def request_run(
     runbook_name: str,
     requested_by: str,
     incident: str | None = None,
+    target: str = "web01",
 ) -> None:
     """A RunbookExecution on web01, as `kube` (the API server's admission applies)."""
     spec: dict[str, Any] = {
         "runbookRef": {"name": runbook_name},
-        "targets": ["web01"],
+        "targets": [target],
         "requestedBy": requested_by,
     }
     if incident:
