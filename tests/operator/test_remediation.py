@@ -72,7 +72,10 @@ def world(
 @pytest.fixture
 def w(world: World) -> World:
     world.aws.reset()
+    # The operator keeps the bearer tokens it got (as it would from Entra ID): keep them valid.
+    tokens = set(world.arm.tokens)
     world.arm.reset()
+    world.arm.tokens |= tokens
     world.arm.principal(TENANT, CLIENT_ID, CLIENT_SECRET)
     return world
 
@@ -371,3 +374,33 @@ def test_one_run_at_a_time_acts_on_a_target(w: World, admin: KubeClient) -> None
         end = ticking(w.clock, phase_is(admin, ns, "second", "Succeeded", "Failed"), what="second")
         assert end["phase"] == "Succeeded", end
         assert len(commands(w)) == 2
+
+
+def test_throttling_and_a_lost_send_answer_end_with_one_command(
+    w: World, admin: KubeClient
+) -> None:
+    with company(admin, "thr", remediation={"autoRunLowRisk": True}) as name:
+        ns = f"company-{name}"
+        runbook(admin, ns, "restart", signals=[])
+        w.aws.fail("ssm:SendCommand", "ThrottlingException", times=1)
+        w.aws.fail("ssm:SendCommand", "InternalServerError", status=500, times=1, after=True)
+        request_run(admin, ns, "fix-9", runbook_name="restart", requested_by="tina@msp.example")
+        end = ticking(w.clock, phase_is(admin, ns, "fix-9", "Succeeded", "Failed"), what="the run")
+        assert end["phase"] == "Succeeded", end
+        assert len(w.aws.seen("ssm:SendCommand")) == 2  # throttled, then sent (answer lost)
+        assert len(commands(w)) == 1  # the lost answer's command was found by its token
+
+
+@pytest.mark.parametrize(("status", "code"), [(409, "Conflict"), (500, "InternalServerError")])
+def test_azure_busy_or_failing_waits_and_runs_once(
+    w: World, admin: KubeClient, status: int, code: str
+) -> None:
+    w.arm.vm(SUBSCRIPTION, "rg-acme", "vm-web01")
+    w.arm.fail("put-run-command", status, code, times=2)
+    with company(admin, "azb", remediation={"autoRunLowRisk": True}, azure=True) as name:
+        ns = f"company-{name}"
+        runbook(admin, ns, "restart", signals=[])
+        request_run(admin, ns, "fix-10", runbook_name="restart", requested_by="tina@msp.example")
+        end = ticking(w.clock, phase_is(admin, ns, "fix-10", "Failed", "Succeeded"), what="run")
+        assert end["phase"] == "Succeeded", end["conditions"][0]["message"]
+        assert len(w.arm.run_commands_on("vm-web01")) == 1
