@@ -39,9 +39,10 @@ class AutoRuns:
         namespace, incident = object_key(body)
         status = body.get("status") or {}
         name = report.auto_run_name(incident)
-        if status.get("phase") == "Resolved" or any(
-            r.get("name") == name for r in status.get("runs") or []
-        ):
+        if any(r.get("name") == name for r in status.get("runs") or []):
+            self._created.discard((namespace, name))  # the incident records it now
+            return
+        if status.get("phase") == "Resolved":
             return
         if (namespace, name) in self._created:
             return

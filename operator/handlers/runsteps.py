@@ -524,6 +524,9 @@ class RunSteps:
             targets = frozenset((body.get("spec") or {}).get("targets") or [])
             self._holding[key] = blast.Holding(key[0], targets)
             return
+        if phase in steps.TERMINAL:
+            self._approved_at.pop(key, None)
+            self._cloud.pop(key, None)
         if self._holding.pop(key, None) is not None:
             now = self._rt.clock.now()
             for waiting in [k for k in self._blocked if k[0] == key[0]]:
