@@ -24,9 +24,12 @@ import kopf
 import whisperer.operator.handlers  # noqa: F401  (registers the Kopf handlers)
 from whisperer.operator import notify
 from whisperer.operator.aws import Aws
+from whisperer.operator.azure import Azure
 from whisperer.operator.clock import Clock, SystemClock
 from whisperer.operator.errors import NotFoundError, WhispererError
 from whisperer.operator.handlers import activation
+from whisperer.operator.handlers.clouds import Clouds
+from whisperer.operator.handlers.remediation import Remediator
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.kube.aio import AsyncKube
 from whisperer.operator.kube.lease import LeaderElector
@@ -117,15 +120,14 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
         except NotFoundError:
             return None
 
+    aws = Aws(settings.aws, clock=clock)
     session = notify.make_session(ca_file=notes.ca_file)
     sender = NotificationSender(
         planner=planner,
         writer=writer,
         config=config,
         clock=clock,
-        dispatcher=transports.dispatcher(
-            session, akube, Aws(settings.aws, clock=clock), ca_file=notes.ca_file
-        ),
+        dispatcher=transports.dispatcher(session, akube, aws, ca_file=notes.ca_file),
         renderer=Renderer(notes.templates_dir),
         limiter=RateLimiter(burst=notes.rate_burst, every=notes.rate_every, now=clock.now),
         retry=notes.retry,
@@ -157,6 +159,13 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
     sla.on_late = metrics.scheduler_lag
     sender.on_outcome = lambda channel, state: metrics.notification(channel=channel, outcome=state)
     run.sessions.append(session)
+    azure = Azure(settings.azure)
+    run.remediator = Remediator(
+        run,
+        Clouds(aws=aws, azure=azure, kube=kube),
+        crash_at=settings.test_crash_at,
+        per_company=settings.remediation_runs_per_company,
+    )
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name
     )
@@ -208,6 +217,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         await session.close()
     await run.akube.close()
     await asyncio.get_running_loop().run_in_executor(None, run.kube.close)
+    if run.remediator is not None:
+        run.remediator.close()
     if _current is run:
         _current = None
 

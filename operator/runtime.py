@@ -46,6 +46,9 @@ class Runtime:
     analysis: Worker | None = None
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     """The operator's Prometheus metrics (served by the runner's probe server)."""
+    remediator: Any = None
+    """The RunbookExecution reconciler (handlers/remediation.py: Remediator), built by the
+    runner; Kopf's run handler and the incident watch wake it."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     """The loops started at activation (watches, auto-resolution)."""
     closers: list[Callable[[], None]] = field(default_factory=list)

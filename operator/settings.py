@@ -55,6 +55,12 @@ class Settings:
     """Messages: templates, retries, rate limits (WHISPERER_NOTIFY_*)."""
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     """Whether and how the operator elects a leader (WHISPERER_LEADER_ELECTION, _LEASE_*)."""
+    remediation_runs_per_company: int = 5
+    """Runbook executions of one company acting on their targets at once; more wait
+    (WHISPERER_REMEDIATION_RUNS_PER_COMPANY)."""
+    test_crash_at: str | None = None
+    """Tests only: exit at this point of a run's dispatch (`intent-recorded`, `sent`), so a
+    kill test can prove the run sends once (WHISPERER_TEST_CRASH_AT)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +87,10 @@ class Settings:
             azure=AzureSettings.from_env(env),
             notifications=NotificationSettings.from_env(env),
             leader_election=LeaderElectionSettings.from_env(env),
+            remediation_runs_per_company=int(
+                number(env, "WHISPERER_REMEDIATION_RUNS_PER_COMPANY", 5, low=1, high=1000)
+            ),
+            test_crash_at=env.get("WHISPERER_TEST_CRASH_AT") or None,
         )
 
 

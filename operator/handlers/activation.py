@@ -51,6 +51,8 @@ async def activate(runtime: Runtime) -> None:
     runtime.tasks.append(loop.create_task(alerts.auto_resolve(runtime)))
     runtime.tasks.append(loop.create_task(runtime.sla.run()))
     runtime.tasks.append(loop.create_task(runtime.sender.run()))
+    if runtime.remediator is not None:
+        runtime.tasks.append(loop.create_task(runtime.remediator.run()))
     runtime.tasks.extend(housekeeping.start(runtime))
     runtime.marks["activated"] = runtime.clock.now()
     held = runtime.correlation.held()

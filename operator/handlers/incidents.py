@@ -43,6 +43,8 @@ class IncidentEvents:
         self._human_actions(body, company)
         runtime.sla.observe(body)
         runtime.sender.observe(body)
+        if runtime.remediator is not None and not self.restoring:
+            runtime.remediator.incident_event(body)
         worker = runtime.analysis
         if worker is not None and worker.wants(body.get("status") or {}):
             worker.submit(namespace, name)

@@ -35,7 +35,20 @@ class World:
         return f"company-{self.own if which == 'own' else self.other}"
 
 
+# The asset runs target: admitted by the operator (in the inventory, with an instance id); the
+# companies name no AWS account, so an approved run stops at its credentials step, touching
+# no cloud.
+WEB01 = {
+    "name": "web01",
+    "platform": "linux",
+    "cloud": "aws",
+    "instanceId": "i-0a1b2c3d4e5f60718",
+    "region": "us-east-1",
+}
+
+
 def company_body(name: str, admins: list[str], **spec: Any) -> dict[str, Any]:
+    spec.setdefault("assets", [WEB01])
     return {
         "apiVersion": API,
         "kind": "Company",

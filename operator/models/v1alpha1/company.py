@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from whisperer.operator.models.v1alpha1.alert import SourceTool
 from whisperer.operator.models.v1alpha1.common import (
+    DURATION,
     Email,
     LocalObjectReference,
     Matcher,
@@ -152,6 +153,12 @@ class AzureSubscription(Schema):
         pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
         description="The Entra ID tenant id.",
     )
+    credentials_secret: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The Secret in the platform namespace with the service principal "
+        "(clientId, clientSecret; tenantId defaults to tenantId above).",
+    )
 
 
 class CloudAccounts(Schema):
@@ -240,6 +247,11 @@ class RemediationSettings(Schema):
     )
     allow_medium_risk_by_company_admin: bool = Field(
         default=True, description="Whether the company's own admins may approve medium risk."
+    )
+    approval_timeout: str = Field(
+        default="4h",
+        pattern=DURATION,
+        description="How long a run waits for approval before it expires (phase Expired).",
     )
 
 

@@ -90,11 +90,19 @@ class TargetResult(Schema):
     """The outcome on one target."""
 
     target: str = Field(max_length=63, description="The asset.")
-    status: Literal["Pending", "InProgress", "Success", "Failed", "TimedOut", "Cancelled"] = Field(
-        description="Its state."
-    )
+    status: Literal[
+        "Pending", "InProgress", "Success", "Failed", "TimedOut", "Cancelled", "Undeliverable"
+    ] = Field(description="Its state (TimedOut: stopped at its execution timeout).")
     exit_code: int | None = Field(default=None, description="The script's exit code.")
     output: str = Field(default="", max_length=4096, description="The output's tail.")
+
+
+class RunIntent(Schema):
+    """What the run is about to send, recorded before it sends it."""
+
+    token: str = Field(max_length=80, description="Deterministic per run and attempt.")
+    attempt: int = Field(ge=1, description="Which attempt (a delivery that timed out retries).")
+    recorded_at: datetime = Field(description="When the intent was recorded.")
 
 
 class RunbookExecutionStatus(StatusBase):
@@ -104,13 +112,30 @@ class RunbookExecutionStatus(StatusBase):
         "Pending",
         "AwaitingApproval",
         "Approved",
+        "Dispatching",
         "Running",
+        "Verifying",
         "Succeeded",
         "Failed",
         "Rejected",
         "TimedOut",
         "Cancelled",
+        "Expired",
     ] = Field(default="Pending", description="The run's phase.")
+    reason: str | None = Field(
+        default=None, max_length=64, description="Why it failed or waits (the step's reason)."
+    )
+    outcome: (
+        Literal["SelfHealed", "Ineffective", "Failed", "Rejected", "Expired", "Cancelled"] | None
+    ) = Field(default=None, description="How it ended for the incident.")
+    intent: RunIntent | None = Field(
+        default=None, description="Recorded before anything is sent (exactly once)."
+    )
+    polls: int = Field(default=0, ge=0, description="Status polls made so far.")
+    next_poll_at: datetime | None = Field(default=None, description="When to poll next.")
+    verify_until: datetime | None = Field(
+        default=None, description="Until when the incident's alerts may resolve (event time)."
+    )
     risk: RiskLevel | None = Field(default=None, description="Taken from the Runbook.")
     provider: Literal["aws-ssm", "azure-run-command"] | None = Field(
         default=None, description="Where it runs."

@@ -103,6 +103,12 @@ class RunbookSpec(Schema):
         },
     )
     max_targets: int = Field(default=10, ge=1, le=50, description="Targets one run may touch.")
+    verify_window: str = Field(
+        default="10m",
+        pattern=DURATION,
+        description="After a successful run, how long (event time) the incident's alerts have "
+        "to resolve for the run to count as having healed it.",
+    )
 
 
 class Runbook(Resource):
