@@ -1,0 +1,16 @@
+"""One module per command group; each `register`s its sub-commands with a handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from whisperer.cli.commands import actions, basics, diff, incidents, show
+
+REGISTRY: list[Callable[[Any], None]] = [
+    incidents.register,
+    show.register,
+    actions.register,
+    diff.register,
+    basics.register,
+]
