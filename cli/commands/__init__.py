@@ -5,12 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from whisperer.cli.commands import actions, basics, diff, incidents, show
+from whisperer.cli.commands import (
+    actions,
+    alerts,
+    basics,
+    companies,
+    completion,
+    diff,
+    incidents,
+    runs,
+    show,
+    silences,
+)
 
 REGISTRY: list[Callable[[Any], None]] = [
     incidents.register,
     show.register,
     actions.register,
+    alerts.register,
+    runs.register,
+    silences.register,
+    companies.register,
     diff.register,
     basics.register,
+    completion.register,
 ]

@@ -6,39 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from whisperer.cli import incident_view as view
+from whisperer.cli.commands.runs import fitting_runbooks
 from whisperer.cli.flags import Subparsers, command, scope
 from whisperer.cli.output import Column, emit_one, paint, pairs, table
 from whisperer.cli.output.timefmt import age, countdown
 from whisperer.cli.session import Session
-from whisperer.operator.errors import ForbiddenError, NotFoundError
-from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE
 
 Body = dict[str, Any]
-
-
-def fitting_runbooks(s: Session, incident: Body) -> list[Body]:
-    """The runbooks (the company's, then the platform library's) whose signals include the
-    incident's cause signal and whose severities include its severity."""
-    st = view.status(incident)
-    signal = (st.get("rootCause") or {}).get("signal") or (
-        (st.get("alerts") or {}).get("first") or {}
-    ).get("signal")
-    severity = st.get("severity")
-    found = []
-    for ns in (incident["metadata"]["namespace"], PLATFORM_NAMESPACE):
-        try:
-            runbooks = s.kube.list("runbooks", ns)
-        except (ForbiddenError, NotFoundError):
-            continue
-        for rb in runbooks:
-            matches = (rb.get("spec") or {}).get("matches") or {}
-            if (
-                signal
-                and signal in (matches.get("signals") or [])
-                and (not matches.get("severities") or severity in matches["severities"])
-            ):
-                found.append(rb)
-    return found
 
 
 def _clocks(incident: Body, now: Any) -> list[tuple[str, str]]:
