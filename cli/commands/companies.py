@@ -17,7 +17,7 @@ from whisperer.operator.services.tenancy import (
 )
 
 Body = dict[str, Any]
-KEY_PLACEHOLDER = "$WHISPERER_API_KEY"
+KEY_PLACEHOLDER = "<API_KEY>"
 
 
 def _ready(body: Body) -> str:

@@ -23,6 +23,7 @@ from whisperer.operator.models.v1alpha1.common import (
     age_column,
     ready_column,
 )
+from whisperer.operator.models.v1alpha1.report import MonthlySummary
 from whisperer.operator.models.v1alpha1.resource import Resource
 
 
@@ -384,6 +385,11 @@ class CompanyStatus(StatusBase):
         "alertwhisperer.io/rotate-credentials annotation).",
     )
     open_incidents: int | None = Field(default=None, ge=0, description="Open incidents now.")
+    monthly_reports: list[MonthlySummary] = Field(
+        default_factory=list,
+        max_length=24,
+        description="The last 24 months' report numbers (the reporting job writes them).",
+    )
 
 
 class Company(Resource):
