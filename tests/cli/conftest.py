@@ -1,0 +1,193 @@
+"""A small MSP for the plugin tests: a company (admin priya, medium approvals allowed), a
+24x7 SLA policy, the technician sam routed its storage incidents, three runbooks, the
+admission policies in force and the operator running (as its own user) throughout."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+from support.alerts import alert, incident_of
+from support.cluster import Cluster, wait_for
+from support.operator import run_operator
+from support.tenancy import (
+    API,
+    COMPANY_ADMIN,
+    GROUP,
+    PLATFORM,
+    TECHNICIAN,
+    VERSION,
+    can,
+    custom,
+    delete_cluster_object,
+    gone,
+    policies_in_force,
+)
+
+from whisperer.operator.kube import KubeClient
+
+# The reporting job runs every second here (read when the operator starts).
+os.environ.setdefault("WHISPERER_REPORT_TICK_SECONDS", "1")
+
+
+@dataclass
+class Shop:
+    """Names the plugin tests share, and each identity's kubeconfig."""
+
+    company: str
+    technician: str
+    runbooks: dict[str, str]
+    kubeconfigs: dict[str, Path]
+    admin: KubeClient
+
+    @property
+    def ns(self) -> str:
+        return f"company-{self.company}"
+
+    def who(self, identity: str) -> Path:
+        return self.kubeconfigs[identity]
+
+    def new_incident(self, asset: str = "db01", raw: str = "DiskSpaceLow") -> str:
+        """An incident the operator opened from a fresh alert (a unique signal per call)."""
+        name = alert(
+            self.admin,
+            self.company,
+            asset=asset,
+            raw=f"{raw}{uuid.uuid4().hex[:4]}",
+            source="alertmanager",
+            severity="high",
+        )
+        return incident_of(self.admin, self.company, name)
+
+
+def _runbook(name: str, risk: str) -> dict[str, object]:
+    return {
+        "apiVersion": API,
+        "kind": "Runbook",
+        "metadata": {"name": name, "namespace": PLATFORM},
+        "spec": {
+            "title": f"free disk space ({risk})",
+            "risk": risk,
+            "platform": "linux",
+            "shell": "bash",
+            "script": "df -h",
+            "matches": {"signals": ["disk-space-low"]},
+        },
+    }
+
+
+@pytest.fixture(scope="package")
+def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
+    if cluster.kubeconfig_dir is None:
+        pytest.skip("the plugin tests need the identities of hack/cluster")
+    identities = ("technician", "company-admin", "msp-admin", "outsider")
+    clients = {i: KubeClient.from_kubeconfig(str(cluster.identity(i))) for i in identities}
+    suffix = uuid.uuid4().hex[:6]
+    s = Shop(
+        company=f"shop-{suffix}",
+        technician=f"sam-{suffix}",
+        runbooks={r: f"disk-{r}-{suffix}" for r in ("low", "medium", "high")},
+        kubeconfigs={i: cluster.identity(i) for i in identities},
+        admin=admin,
+    )
+    policies_in_force(clients, admin)
+    cluster_objects = [
+        (
+            "slapolicies",
+            {
+                "apiVersion": API,
+                "kind": "SLAPolicy",
+                "metadata": {"name": s.company},
+                "spec": {
+                    "targets": [
+                        {"severity": "critical", "responseMinutes": 15, "resolutionMinutes": 240},
+                        {"severity": "high", "responseMinutes": 60, "resolutionMinutes": 480},
+                    ],
+                    "coverage": {"type": "24x7"},
+                },
+            },
+        ),
+        (
+            "companies",
+            {
+                "apiVersion": API,
+                "kind": "Company",
+                "metadata": {"name": s.company},
+                "spec": {
+                    "displayName": "Acme Dental",
+                    "slaPolicyRef": {"name": s.company},
+                    "admins": [COMPANY_ADMIN],
+                    "deletionPolicy": "Delete",
+                    "remediation": {"allowMediumRiskByCompanyAdmin": True},
+                    "assets": [
+                        {"name": "db01", "platform": "linux"},
+                        {"name": "web01", "platform": "linux"},
+                    ],
+                },
+            },
+        ),
+        (
+            "technicians",
+            {
+                "apiVersion": API,
+                "kind": "Technician",
+                "metadata": {"name": s.technician},
+                "spec": {
+                    "username": TECHNICIAN,
+                    "displayName": "Sam",
+                    "email": TECHNICIAN,
+                    "skills": ["linux"],
+                    "companies": [s.company],
+                    "maxOpenIncidents": 100,
+                },
+            },
+        ),
+        (
+            "routingrules",
+            {
+                "apiVersion": API,
+                "kind": "RoutingRule",
+                "metadata": {"name": s.company},
+                "spec": {
+                    "order": 0,
+                    "match": {"companies": [s.company]},
+                    "preferredTechnicians": [s.technician],
+                },
+            },
+        ),
+    ]
+    with run_operator(Path(cluster.identity("operator"))):
+        for plural, body in cluster_objects:
+            admin.create(plural, body)
+        for risk, name in s.runbooks.items():
+            admin.create("runbooks", _runbook(name, risk), PLATFORM)
+        wait_for(
+            lambda: admin.get("companies", s.company).get("status", {}).get("namespace"),
+            timeout=30,
+            what="the company's namespace",
+        )
+        wait_for(
+            lambda: (
+                can(clients["technician"], "list", s.ns)
+                and can(clients["company-admin"], "list", s.ns)
+            ),
+            timeout=30,
+            what="the technician and the company admin to be bound",
+        )
+        yield s
+        for plural, body in reversed(cluster_objects):
+            delete_cluster_object(admin, plural, body["metadata"]["name"])  # type: ignore[index]
+        for name in s.runbooks.values():
+            with contextlib.suppress(client.ApiException):
+                custom(admin).delete_namespaced_custom_object(
+                    GROUP, VERSION, PLATFORM, "runbooks", name
+                )
+        wait_for(lambda: gone(admin, s.company), timeout=30, what=f"{s.company} to be retired")
+    for kube in clients.values():
+        kube.close()
