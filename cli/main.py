@@ -8,7 +8,7 @@ import sys
 
 from whisperer.cli.commands import REGISTRY
 from whisperer.cli.flags import common
-from whisperer.cli.session import Session, UsageError
+from whisperer.cli.session import Session, UsageError, check_scope
 from whisperer.operator.errors import WhispererError
 from whisperer.operator.kube import KubeClient
 
@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code says what happened."""
     p = parser()
     args = p.parse_args(argv)
+    try:
+        check_scope(args)
+    except UsageError as exc:
+        p.print_usage(sys.stderr)
+        print(f"kubectl whisper: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command in OFFLINE:
         return int(args.handler(Session(args, kube=None)))  # type: ignore[arg-type]
     try:

@@ -53,6 +53,17 @@ def _context_namespace(kubeconfig: str | None, context: str | None) -> str | Non
     return str(found) if found else None
 
 
+def check_scope(args: argparse.Namespace) -> None:
+    """Contradictory scope flags are a usage error, found before any request."""
+    all_ns = getattr(args, "all_namespaces", False)
+    ns = getattr(args, "namespace", None)
+    company = getattr(args, "company", None)
+    if all_ns and (ns or company):
+        raise UsageError("-A/--all-namespaces cannot be used with -n or --company")
+    if ns and company and ns != namespace_name(company):
+        raise UsageError(f"-n {ns} and --company {company} name different namespaces")
+
+
 @dataclass
 class Session:
     """What every command runs with."""
@@ -84,13 +95,10 @@ class Session:
         """The namespace the flags name (None: every namespace). `-A` with `-n` or
         `--company` is a usage error."""
         args = self.args
+        check_scope(args)
         all_ns = getattr(args, "all_namespaces", False)
         ns = getattr(args, "namespace", None)
         company = getattr(args, "company", None)
-        if all_ns and (ns or company):
-            raise UsageError("-A/--all-namespaces cannot be used with -n or --company")
-        if ns and company and ns != namespace_name(company):
-            raise UsageError(f"-n {ns} and --company {company} name different namespaces")
         if all_ns:
             return None
         if ns:
