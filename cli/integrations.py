@@ -72,9 +72,15 @@ def _zabbix(url: str, key: str) -> str:
 Parameters:
   URL       {url}/zabbix
   api_key   {key}
-  (keep the template's event parameters: eventid, host, severity, status, subject, message)
-Script:  the Zabbix webhook media type posting the parameters as JSON to URL,
-         with header "X-API-Key: " + api_key"""
+  eventid   {{EVENT.ID}}
+  host      {{HOST.NAME}}
+  severity  {{EVENT.NSEVERITY}}
+  status    {{EVENT.VALUE}}
+  update    {{EVENT.UPDATE.STATUS}}
+  subject   {{EVENT.NAME}}
+  message   {{ALERT.MESSAGE}}
+Script:  post the parameters (not URL and api_key) as JSON to URL,
+         with the header "X-API-Key: " + api_key"""
 
 
 def _azure(url: str, key: str) -> str:
