@@ -25,14 +25,16 @@ WHO_APPROVES = {
 }
 
 
-def _runbooks_in(s: Session, ns: str | None) -> list[Body]:
+def _runbooks_in(s: Session, ns: str | None, *, quiet: bool = False) -> list[Body]:
+    """The runbooks of `ns` and of the platform library; a refusal to read `ns`'s is said
+    in one line (or, `quiet`, skipped: `show` for someone who may not read runbooks)."""
     found: list[Body] = []
     spaces = [ns, PLATFORM_NAMESPACE] if ns and ns != PLATFORM_NAMESPACE else [ns]
     for space in spaces:
         try:
             found += s.kube.list("runbooks", space)
         except ForbiddenError:
-            if space == ns:
+            if space == ns and not quiet:
                 s.list("runbooks", space)  # the one-line refusal
         except NotFoundError:
             continue
@@ -52,9 +54,14 @@ def fits(runbook: Body, incident: Body) -> bool:
     )
 
 
-def fitting_runbooks(s: Session, incident: Body) -> list[Body]:
-    """The company's and the platform library's runbooks that fit the incident."""
-    return [rb for rb in _runbooks_in(s, incident["metadata"]["namespace"]) if fits(rb, incident)]
+def fitting_runbooks(s: Session, incident: Body, *, quiet: bool = False) -> list[Body]:
+    """The company's and the platform library's runbooks that fit the incident (those the
+    caller may read)."""
+    return [
+        rb
+        for rb in _runbooks_in(s, incident["metadata"]["namespace"], quiet=quiet)
+        if fits(rb, incident)
+    ]
 
 
 def _may_approve(s: Session, ns: str | None, risk: str) -> str:

@@ -176,7 +176,7 @@ def _indent(text: str) -> str:
 def show(s: Session) -> int:
     ns = s.need_namespace("show")
     incident = s.get("incidents", s.args.incident, ns)
-    runbooks = fitting_runbooks(s, incident)
+    runbooks = fitting_runbooks(s, incident, quiet=True)
     emit_one(
         incident,
         output=s.args.output,

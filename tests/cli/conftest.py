@@ -19,6 +19,7 @@ from support.operator import run_operator
 from support.tenancy import (
     API,
     COMPANY_ADMIN,
+    COMPANY_VIEWER,
     GROUP,
     PLATFORM,
     TECHNICIAN,
@@ -86,7 +87,7 @@ def _runbook(name: str, risk: str) -> dict[str, object]:
 def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
     if cluster.kubeconfig_dir is None:
         pytest.skip("the plugin tests need the identities of hack/cluster")
-    identities = ("technician", "company-admin", "msp-admin", "outsider")
+    identities = ("technician", "company-admin", "company-viewer", "msp-admin", "outsider")
     clients = {i: KubeClient.from_kubeconfig(str(cluster.identity(i))) for i in identities}
     suffix = uuid.uuid4().hex[:6]
     s = Shop(
@@ -123,6 +124,7 @@ def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
                     "displayName": "Acme Dental",
                     "slaPolicyRef": {"name": s.company},
                     "admins": [COMPANY_ADMIN],
+                    "viewers": [COMPANY_VIEWER],
                     "deletionPolicy": "Delete",
                     "remediation": {"allowMediumRiskByCompanyAdmin": True},
                     "assets": [
@@ -173,12 +175,12 @@ def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
             what="the company's namespace",
         )
         wait_for(
-            lambda: (
-                can(clients["technician"], "list", s.ns)
-                and can(clients["company-admin"], "list", s.ns)
+            lambda: all(
+                can(clients[i], "list", s.ns)
+                for i in ("technician", "company-admin", "company-viewer")
             ),
             timeout=30,
-            what="the technician and the company admin to be bound",
+            what="the technician, the company admin and the viewer to be bound",
         )
         yield s
         for plural, body in reversed(cluster_objects):

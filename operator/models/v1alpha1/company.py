@@ -341,6 +341,12 @@ class CompanySpec(Schema):
         max_length=20,
         description="Kubernetes users who administer this company (company admins).",
     )
+    viewers: list[UserName] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Kubernetes users of the client's own staff who may read the company's "
+        "incidents, alerts, runs and reports, and do nothing (company viewers).",
+    )
     cloud: CloudAccounts = Field(default_factory=CloudAccounts, description="Cloud accounts.")
     assets: list[Asset] = Field(
         default_factory=list,
