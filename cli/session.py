@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from whisperer.operator.clock import SystemClock, rfc3339
 from whisperer.operator.errors import ConflictError, ForbiddenError, NotFoundError
 from whisperer.operator.kube import KubeClient
+from whisperer.operator.kube.client import context_namespace
 from whisperer.operator.services.tenancy import PLATFORM_NAMESPACE, namespace_name
 
 Body = dict[str, Any]
@@ -38,19 +39,6 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     _, sep, rest = text.partition(": ")
     return rest if sep else text
-
-
-def _context_namespace(kubeconfig: str | None, context: str | None) -> str | None:
-    """The namespace the kubeconfig's context names (kubectl's default), if any."""
-    from kubernetes import config  # the loader only; requests go through KubeClient
-
-    try:
-        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
-    except Exception:  # no kubeconfig, or in a pod: no context namespace
-        return None
-    chosen = next((c for c in contexts if c["name"] == context), None) if context else current
-    found = (chosen or {}).get("context", {}).get("namespace")
-    return str(found) if found else None
 
 
 def check_scope(args: argparse.Namespace) -> None:
@@ -105,7 +93,7 @@ class Session:
             return str(ns)
         if company:
             return namespace_name(str(company))
-        found = _context_namespace(args.kubeconfig, args.context)
+        found = context_namespace(args.kubeconfig, args.context)
         if found and found != "default":
             return found
         return None if default_all else PLATFORM_NAMESPACE

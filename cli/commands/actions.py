@@ -6,13 +6,16 @@ timeline (services/lifecycle.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from whisperer.cli import incident_view as view
 from whisperer.cli.commands.incidents import my_technicians
 from whisperer.cli.flags import Subparsers, command, scope
 from whisperer.cli.output import emit_one
+from whisperer.cli.output.timefmt import parse_time
 from whisperer.cli.session import Session, UsageError
+from whisperer.operator.clock import rfc3339
 from whisperer.operator.errors import WhispererError
 
 Body = dict[str, Any]
@@ -66,11 +69,6 @@ def _stamp_after(s: Session, taken: list[str]) -> str:
     timeline keys entries by (type, person, time), so two notes in one second would be one."""
     stamp = s.stamp()
     while stamp in taken:
-        from datetime import timedelta
-
-        from whisperer.cli.output.timefmt import parse_time
-        from whisperer.operator.clock import rfc3339
-
         when = parse_time(stamp)
         assert when is not None
         stamp = rfc3339(when + timedelta(seconds=1))

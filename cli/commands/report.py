@@ -9,6 +9,7 @@ from typing import Any
 
 from whisperer.cli.flags import Subparsers, command
 from whisperer.cli.output import dump
+from whisperer.cli.output import report as render
 from whisperer.cli.session import Session, UsageError
 from whisperer.operator.errors import ForbiddenError, WhispererError
 from whisperer.operator.services.reporting import report, store
@@ -39,12 +40,8 @@ def run(s: Session) -> int:
     if fmt in ("json", "yaml"):
         out = dump(data, fmt)
     elif fmt == "html":
-        from whisperer.cli.output import report as render
-
         out = render.html(data)
     else:
-        from whisperer.cli.output import report as render
-
         out = render.text(data)
     if s.args.out:
         try:

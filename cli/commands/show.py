@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from whisperer.cli import incident_view as view
-from whisperer.cli.commands.runs import fitting_runbooks
+from whisperer.cli.commands.runbooks import fitting_runbooks
 from whisperer.cli.flags import Subparsers, command, scope
 from whisperer.cli.output import Column, emit_one, paint, pairs, table
 from whisperer.cli.output.timefmt import age, countdown

@@ -43,6 +43,20 @@ def load_api_client(kubeconfig: str | None = None, context: str | None = None) -
     return client.ApiClient()
 
 
+def context_namespace(kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """The namespace the kubeconfig's (current or named) context names, if any: kubectl's
+    default namespace."""
+    try:
+        contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call,unused-ignore]
+            config_file=kubeconfig or os.environ.get("KUBECONFIG")
+        )
+    except Exception:  # no kubeconfig, or in a pod: no context namespace
+        return None
+    chosen = next((c for c in contexts if c["name"] == context), None) if context else current
+    found = (chosen or {}).get("context", {}).get("namespace")
+    return str(found) if found else None
+
+
 @dataclass(frozen=True)
 class Connection:
     """What an HTTP client needs to reach the API server as the kubeconfig's user."""
@@ -463,4 +477,4 @@ class KubeClient:
         return str(info.git_version)
 
 
-__all__ = ["Connection", "KubeClient", "load_api_client", "load_connection"]
+__all__ = ["Connection", "KubeClient", "context_namespace", "load_api_client", "load_connection"]

@@ -46,6 +46,7 @@ class Shop:
     runbooks: dict[str, str]
     kubeconfigs: dict[str, Path]
     admin: KubeClient
+    used: int = 0
 
     @property
     def ns(self) -> str:
@@ -54,8 +55,12 @@ class Shop:
     def who(self, identity: str) -> Path:
         return self.kubeconfigs[identity]
 
-    def new_incident(self, asset: str = "db01", raw: str = "DiskSpaceLow") -> str:
-        """An incident the operator opened from a fresh alert (a unique signal per call)."""
+    def new_incident(self, asset: str = "", raw: str = "DiskSpaceLow") -> str:
+        """A new incident the operator opened from a fresh alert: on the next unused asset
+        (alerts of one asset and signal join one open incident), or on `asset`."""
+        if not asset:
+            self.used += 1
+            asset = f"db{self.used:02d}"
         name = alert(
             self.admin,
             self.company,
@@ -128,7 +133,7 @@ def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
                     "deletionPolicy": "Delete",
                     "remediation": {"allowMediumRiskByCompanyAdmin": True},
                     "assets": [
-                        {"name": "db01", "platform": "linux"},
+                        *({"name": f"db{n:02d}", "platform": "linux"} for n in range(1, 61)),
                         {"name": "web01", "platform": "linux"},
                     ],
                 },

@@ -33,7 +33,8 @@ def test_run_is_requested_in_the_callers_name_on_the_incidents_asset(shop: Shop)
     name = _request(shop, "high")
     run = shop.admin.get("runbookexecutions", name, shop.ns)
     assert run["spec"]["requestedBy"] == TECHNICIAN
-    assert run["spec"]["targets"] == ["db01"]
+    cause = shop.admin.get("incidents", run["spec"]["incidentRef"]["name"], shop.ns)
+    assert run["spec"]["targets"] == [cause["status"]["rootCause"]["asset"]]
     assert run["spec"]["runbookRef"] == {
         "name": shop.runbooks["high"],
         "namespace": "alert-whisperer",
