@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import yaml
 from support.cluster import wait_for
 from support.plugin import as_json, ok, refused, whisper
 from support.tenancy import TECHNICIAN
@@ -53,6 +54,11 @@ def test_the_queue_shows_the_incident_with_its_countdown(shop: Shop) -> None:
         as_json(tech, "inc", "--company", shop.company, "--all", "--sort", order)
     names = ok(tech, "inc", "--company", shop.company, "--all", "-o", "name").split()
     assert f"incident.alertwhisperer.io/{name}" in names
+    listed = yaml.safe_load(ok(tech, "inc", "--company", shop.company, "--all", "-o", "yaml"))
+    assert listed["kind"] == "List" and name in [i["metadata"]["name"] for i in listed["items"]]
+    for command in (["alerts"], ["runs"], ["silence", "list"], ["runbooks"]):
+        parsed = as_json(tech, *command, "--company", shop.company)
+        assert parsed["kind"] == "List", command
 
 
 def test_ack_note_wait_resume_resolve_and_the_timeline_names_the_technician(
