@@ -4,6 +4,9 @@ come from `kubectl whisper __complete KIND`, as the caller may read them)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import sys
 from typing import Any
 
 from whisperer.cli.flags import Subparsers, common, scope
@@ -160,3 +163,47 @@ def register(sub: Subparsers) -> None:
     names.add_argument("kind", choices=sorted(set(NAMES.values())))
     names.add_argument("words", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     names.set_defaults(handler=run_names)
+
+
+def kubectl_complete(argv: list[str] | None = None) -> int:
+    """`kubectl_complete-whisper ARGS... PARTIAL`: what kubectl's own completion (1.26+)
+    asks a plugin for: candidates one a line, then cobra's directive (`:4`, no file names)."""
+    words = list(sys.argv[1:] if argv is None else argv) or [""]
+    *done, partial = words
+    tree = _tree()
+    positional = [w for w in done if not w.startswith("-")]
+    path = (
+        " ".join(positional[:2]) if " ".join(positional[:2]) in tree else " ".join(positional[:1])
+    )
+    if not positional:
+        found = sorted(k for k in tree if " " not in k)
+    elif partial.startswith("-"):
+        found = tree.get(path, [])
+    elif positional[0] in {k.split()[0] for k in tree if " " in k} and len(positional) == 1:
+        found = sorted(k.split()[1] for k in tree if k.startswith(positional[0] + " "))
+    elif positional[0] in NAMES:
+        from whisperer.cli.main import main  # at call time: main imports this module
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main(["__complete", NAMES[positional[0]], *_scope_flags(done)])
+        found = out.getvalue().split()
+    else:
+        found = []
+    for candidate in found:
+        if candidate.startswith(partial):
+            print(candidate)
+    print(":4")
+    return 0
+
+
+def _scope_flags(words: list[str]) -> list[str]:
+    """-n/--namespace/--company/--context/--kubeconfig and their values, from the words."""
+    keep = {"-n", "--namespace", "--company", "--context", "--kubeconfig"}
+    flags: list[str] = []
+    for i, word in enumerate(words):
+        if word in keep and i + 1 < len(words):
+            flags += [word, words[i + 1]]
+        elif word.split("=", 1)[0] in keep:
+            flags.append(word)
+    return flags

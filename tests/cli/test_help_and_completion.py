@@ -106,3 +106,28 @@ def test_no_colour_when_not_a_terminal_or_no_color_is_set() -> None:
     assert paint("P1", "red") == "P1"  # pytest's stdout is not a terminal
     result = _plugin("completion", "bash", NO_COLOR="1")
     assert "\033[" not in result.stdout
+
+
+def test_kubectls_own_completion_asks_the_plugin() -> None:
+    """kubectl 1.26+ runs `kubectl_complete-whisper` for `kubectl whisper <TAB>`."""
+    import os
+    from pathlib import Path
+
+    from support.cluster import kubectl_path
+
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PLUGIN).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONSAFEPATH": "1",
+    }
+    for words, expected in ((["ac"], ["ack"]), (["silence", ""], ["create", "expire", "list"])):
+        result = subprocess.run(
+            [kubectl_path(), "__complete", "whisper", *words],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [*expected, ":4"], result.stdout
