@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -33,8 +34,7 @@ from support.tenancy import (
 
 from whisperer.operator.kube import KubeClient
 
-# The reporting job runs every second here (read when the operator starts).
-os.environ.setdefault("WHISPERER_REPORT_TICK_SECONDS", "1")
+REPORT_TICK = "WHISPERER_REPORT_TICK_SECONDS"
 
 
 @dataclass
@@ -169,32 +169,56 @@ def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
             },
         ),
     ]
-    with run_operator(Path(cluster.identity("operator"))):
-        for plural, body in cluster_objects:
-            admin.create(plural, body)
-        for risk, name in s.runbooks.items():
-            admin.create("runbooks", _runbook(name, risk), PLATFORM)
-        wait_for(
-            lambda: admin.get("companies", s.company).get("status", {}).get("namespace"),
-            timeout=30,
-            what="the company's namespace",
-        )
-        wait_for(
-            lambda: all(
-                can(clients[i], "list", s.ns)
-                for i in ("technician", "company-admin", "company-viewer")
-            ),
-            timeout=30,
-            what="the technician, the company admin and the viewer to be bound",
-        )
-        yield s
-        for plural, body in reversed(cluster_objects):
-            delete_cluster_object(admin, plural, body["metadata"]["name"])  # type: ignore[index]
-        for name in s.runbooks.values():
-            with contextlib.suppress(client.ApiException):
-                custom(admin).delete_namespaced_custom_object(
-                    GROUP, VERSION, PLATFORM, "runbooks", name
-                )
-        wait_for(lambda: gone(admin, s.company), timeout=30, what=f"{s.company} to be retired")
-    for kube in clients.values():
-        kube.close()
+    # The reporting job runs every second for this operator only (Settings are read when
+    # it starts; other packages' operators keep the default).
+    previous = os.environ.get(REPORT_TICK)
+    os.environ[REPORT_TICK] = "1"
+    try:
+        with run_operator(Path(cluster.identity("operator"))):
+            _restore(REPORT_TICK, previous)
+            yield from _serve(s, admin, clients, cluster_objects)
+    finally:
+        _restore(REPORT_TICK, previous)
+        for kube in clients.values():
+            kube.close()
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _serve(
+    s: Shop,
+    admin: KubeClient,
+    clients: dict[str, KubeClient],
+    cluster_objects: list[tuple[str, dict[str, Any]]],
+) -> Iterator[Shop]:
+    """Create the shop's objects, hand it to the tests, then remove them."""
+    for plural, body in cluster_objects:
+        admin.create(plural, body)
+    for risk, name in s.runbooks.items():
+        admin.create("runbooks", _runbook(name, risk), PLATFORM)
+    wait_for(
+        lambda: admin.get("companies", s.company).get("status", {}).get("namespace"),
+        timeout=30,
+        what="the company's namespace",
+    )
+    wait_for(
+        lambda: all(
+            can(clients[i], "list", s.ns) for i in ("technician", "company-admin", "company-viewer")
+        ),
+        timeout=30,
+        what="the technician, the company admin and the viewer to be bound",
+    )
+    yield s
+    for plural, body in reversed(cluster_objects):
+        delete_cluster_object(admin, plural, body["metadata"]["name"])
+    for name in s.runbooks.values():
+        with contextlib.suppress(client.ApiException):
+            custom(admin).delete_namespaced_custom_object(
+                GROUP, VERSION, PLATFORM, "runbooks", name
+            )
+    wait_for(lambda: gone(admin, s.company), timeout=30, what=f"{s.company} to be retired")
