@@ -19,8 +19,10 @@ from typing import Any
 import kopf
 
 import whisperer.operator.handlers  # noqa: F401  (registers the Kopf handlers)
+from whisperer.operator import notify
+from whisperer.operator.aws import Aws
 from whisperer.operator.clock import Clock, SystemClock
-from whisperer.operator.errors import WhispererError
+from whisperer.operator.errors import NotFoundError, WhispererError
 from whisperer.operator.handlers import activation
 from whisperer.operator.kube import KubeClient, load_connection
 from whisperer.operator.kube.aio import AsyncKube
@@ -33,6 +35,12 @@ from whisperer.operator.services.correlation.executor import Executor
 from whisperer.operator.services.correlation.service import CorrelationService
 from whisperer.operator.services.gitsync import BuildCache
 from whisperer.operator.services.incident_writer import IncidentWriter
+from whisperer.operator.services.notifications import transports
+from whisperer.operator.services.notifications.planner import NotificationPlanner
+from whisperer.operator.services.notifications.ratelimit import RateLimiter
+from whisperer.operator.services.notifications.render import Renderer
+from whisperer.operator.services.notifications.sender import NotificationSender
+from whisperer.operator.services.sla.service import SlaService
 from whisperer.operator.services.tenancy import company_of_namespace
 from whisperer.operator.settings import Settings
 
@@ -89,6 +97,32 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
     executor = Executor(
         service=correlation, writer=writer, kube=akube, in_flight=settings.alerts_in_flight
     )
+    sla = SlaService(config=config, clock=clock, writer=writer)
+    notes = settings.notifications
+    planner = NotificationPlanner(config=config, clock=clock, msp_admins=notes.msp_admins)
+    # The SLA clocks, then the outbox, follow every write to an incident.
+    writer.followers = [sla.follower, planner.follower]
+
+    async def read_run(namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await akube.get("runbookexecutions", name, namespace)
+        except NotFoundError:
+            return None
+
+    session = notify.make_session(ca_file=notes.ca_file)
+    sender = NotificationSender(
+        planner=planner,
+        writer=writer,
+        config=config,
+        clock=clock,
+        dispatcher=transports.dispatcher(
+            session, akube, Aws(settings.aws, clock=clock), ca_file=notes.ca_file
+        ),
+        renderer=Renderer(notes.templates_dir),
+        limiter=RateLimiter(burst=notes.rate_burst, every=notes.rate_every, now=clock.now),
+        retry=notes.retry,
+        read_run=read_run,
+    )
     run = Runtime(
         settings=settings,
         clock=clock,
@@ -99,7 +133,11 @@ def build(settings: Settings, *, clock: Clock) -> Runtime:
         writer=writer,
         executor=executor,
         builds=BuildCache(),
+        sla=sla,
+        planner=planner,
+        sender=sender,
     )
+    run.sessions.append(session)
     writer.gone = lambda namespace, name: correlation.forget(
         company_of_namespace(namespace) or "", name
     )
@@ -143,6 +181,8 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     if run is None:
         return
     await activation.deactivate(run)
+    for session in run.sessions:
+        await session.close()
     await run.akube.close()
     await asyncio.get_running_loop().run_in_executor(None, run.kube.close)
     if _current is run:

@@ -18,6 +18,9 @@ from whisperer.operator.services.correlation.executor import Executor
 from whisperer.operator.services.correlation.service import CorrelationService
 from whisperer.operator.services.gitsync import BuildCache
 from whisperer.operator.services.incident_writer import IncidentWriter
+from whisperer.operator.services.notifications.planner import NotificationPlanner
+from whisperer.operator.services.notifications.sender import NotificationSender
+from whisperer.operator.services.sla.service import SlaService
 from whisperer.operator.settings import Settings
 
 
@@ -36,11 +39,16 @@ class Runtime:
     writer: IncidentWriter
     executor: Executor
     builds: BuildCache
+    sla: SlaService
+    planner: NotificationPlanner
+    sender: NotificationSender
     analysis: Worker | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     """The loops started at activation (watches, auto-resolution)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """What else to stop at deactivation (pending retries)."""
+    sessions: list[Any] = field(default_factory=list)
+    """HTTP sessions to close with the clients (the notifications')."""
     marks: dict[str, Any] = field(default_factory=dict)
     """When periodic work last ran (key -> time), so tests can prove a timer ran before
     they assert that nothing happened."""

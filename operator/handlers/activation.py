@@ -47,15 +47,21 @@ async def activate(runtime: Runtime) -> None:
         runtime, [Informer(runtime.akube, "alerts", alert_events, page_size=page)], "alerts"
     )
     await alert_events.restored()
-    runtime.tasks.append(asyncio.get_running_loop().create_task(alerts.auto_resolve(runtime)))
+    loop = asyncio.get_running_loop()
+    runtime.tasks.append(loop.create_task(alerts.auto_resolve(runtime)))
+    runtime.tasks.append(loop.create_task(runtime.sla.run()))
+    runtime.tasks.append(loop.create_task(runtime.sender.run()))
     runtime.tasks.extend(housekeeping.start(runtime))
     runtime.marks["activated"] = runtime.clock.now()
     held = runtime.correlation.held()
     log.info(
-        "active: %d open and %d resolved incident(s) in memory, %d alert(s)",
+        "active: %d open and %d resolved incident(s) in memory, %d alert(s); %d SLA clock(s) "
+        "and %d incident(s) with messages waiting",
         held[0],
         held[1],
         held[3],
+        runtime.sla.held(),
+        runtime.sender.held(),
     )
 
 

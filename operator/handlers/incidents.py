@@ -32,6 +32,8 @@ class IncidentEvents:
         company = company_of_namespace(namespace)
         if kind == "DELETED":
             runtime.writer.forget(namespace, name)
+            runtime.sla.forget(namespace, name)
+            runtime.sender.forget(namespace, name)
             if company is not None:
                 runtime.correlation.forget(company, name)
             return
@@ -39,6 +41,8 @@ class IncidentEvents:
         if self.restoring:
             runtime.correlation.restore_incident(body)
         self._human_actions(body, company)
+        runtime.sla.observe(body)
+        runtime.sender.observe(body)
         worker = runtime.analysis
         if worker is not None and worker.wants(body.get("status") or {}):
             worker.submit(namespace, name)

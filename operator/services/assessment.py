@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from whisperer.operator.clock import rfc3339
 from whisperer.operator.models.v1alpha1 import RoutingRule, Runbook, SLAPolicy, Technician
 from whisperer.operator.services.correlation.correlator import OpenIncident
 from whisperer.operator.services.facts import AssetFacts, CompanyFacts
@@ -119,19 +117,3 @@ def runbook_for(
         asset=facts.assets.get(incident.cause_asset, AssetFacts()),
         auto_run_low_risk=facts.auto_run_low_risk,
     )
-
-
-def _iso(when: datetime) -> str:
-    return rfc3339(when)
-
-
-def sla_status(found: Deadlines | None) -> dict[str, Any] | None:
-    """The incident's `status.sla` deadlines (`nextDueAt` is composed by the incident writer
-    from these and the phase; the breach fields are the SLA tracker's)."""
-    if found is None:
-        return None
-    return {
-        "policy": found.policy,
-        "responseDueAt": _iso(found.response_due_at),
-        "resolutionDueAt": _iso(found.resolution_due_at),
-    }

@@ -1,6 +1,7 @@
 """The config the operator decides with, in memory: companies, SLA policies, routing rules,
-technicians, runbooks, silences, signal rules and git sources, kept current from watches
-(the operator's informers) and read through typed accessors, never through the API server.
+technicians, runbooks, silences, signal rules, git sources and notification channels, kept
+current from watches (the operator's informers) and read through typed accessors, never
+through the API server.
 
 Thread-safe: the watches write on the event loop, Kopf's handlers read from their threads.
 An object the models refuse (applied by hand past the git syncer's validation) is left out
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from whisperer.operator.models.v1alpha1 import (
     Company,
     GitSource,
+    NotificationChannel,
     Resource,
     RoutingRule,
     Runbook,
@@ -46,6 +48,7 @@ KINDS: dict[str, type[Resource]] = {
     "silences": Silence,
     "signalrules": SignalRule,
     "gitsources": GitSource,
+    "notificationchannels": NotificationChannel,
 }
 """The kinds the store keeps, by plural."""
 
@@ -164,6 +167,10 @@ class ConfigStore:
     def git_sources(self) -> list[GitSource]:
         """Every GitSource."""
         return self._all("gitsources", GitSource)
+
+    def channels(self) -> list[NotificationChannel]:
+        """Every NotificationChannel."""
+        return self._all("notificationchannels", NotificationChannel)
 
     def taxonomy(self) -> Taxonomy:
         """The signal taxonomy: the MSP's SignalRules before the built-in rules."""

@@ -112,14 +112,32 @@ class Change:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     """Apply only if this holds of the status at write time (e.g. the input an answer was
     about is still the incident's); otherwise the change is dropped, its future settles."""
+    compute: Callable[[Mapping[str, Any]], Update | None] | None = None
+    """Work the change out at write time from the incident as it is then (`{"spec", "status"}`,
+    after the changes before it in the write): for owners whose fields follow from the whole
+    incident (SLA clocks, the outbox), so a write made from an older view cannot undo a newer
+    one. None: nothing to change."""
 
     def __post_init__(self) -> None:
-        wrong = sorted(k for k in self.fields if FIELDS.get(k) != self.owner)
-        if wrong:
-            raise PermanentError(
-                f"{self.owner} may not write {', '.join(wrong)} of an incident's status "
-                "(each field has one owner: services/incident_writer.FIELDS)"
-            )
+        _check_owner(self.owner, self.fields)
+
+
+@dataclass(frozen=True)
+class Update:
+    """What a `Change.compute` works out: fields of the change's owner, entries, Events."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    timeline: list[Entry] = field(default_factory=list)
+    events: list[EventSpec] = field(default_factory=list)
+
+
+def _check_owner(owner: Owner, fields: Mapping[str, Any]) -> None:
+    wrong = sorted(k for k in fields if FIELDS.get(k) != owner)
+    if wrong:
+        raise PermanentError(
+            f"{owner} may not write {', '.join(wrong)} of an incident's status "
+            "(each field has one owner: services/incident_writer.FIELDS)"
+        )
 
 
 def entry_key(entry: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -151,9 +169,9 @@ def append_entries(
 
 def next_due(sla: Mapping[str, Any] | None, phase: str) -> str | None:
     """The deadline that still matters: response until acknowledged, then resolution; none
-    once resolved."""
-    if not sla or phase == "Resolved":
-        return None
+    once resolved, and none while the incident waits on the customer."""
+    if not sla or phase == "Resolved" or sla.get("pausedSince"):
+        return None  # nothing left, or the clock stands still while the customer is waited on
     if phase == "Acknowledged" or sla.get("respondedAt"):
         return sla.get("resolutionDueAt")
     return sla.get("responseDueAt")
@@ -190,27 +208,35 @@ def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
 
 
 def apply_changes(
-    status: Mapping[str, Any], changes: Iterable[Change]
-) -> tuple[dict[str, Any], list[Entry], list[bool]]:
+    status: Mapping[str, Any], changes: Iterable[Change], *, spec: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[Entry], list[list[EventSpec]]]:
     """The status after the changes (in order), the new timeline entries, and for each
-    change whether it applied (`when`)."""
+    change the Events it asks for (none when its `when` did not hold)."""
     out = copy.deepcopy(dict(status))
-    applied: list[bool] = []
+    events: list[list[EventSpec]] = []
     new_entries: list[Entry] = []
     for change in changes:
         if change.when is not None and not change.when(composed(out)):
-            applied.append(False)
+            events.append([])
             continue
-        applied.append(True)
-        for key, value in change.fields.items():
+        fields, timeline, asked = change.fields, change.timeline, list(change.events)
+        if change.compute is not None:
+            update = change.compute({"spec": dict(spec or {}), "status": composed(out)})
+            if update is not None:
+                _check_owner(change.owner, update.fields)
+                fields = {**fields, **update.fields}
+                timeline = [*timeline, *update.timeline]
+                asked += update.events
+        events.append(asked)
+        for key, value in fields.items():
             if value is None:
                 out.pop(key, None)
             else:
                 out[key] = copy.deepcopy(value)
-        if change.timeline:
-            out["timeline"], added = append_entries(out.get("timeline") or [], change.timeline)
+        if timeline:
+            out["timeline"], added = append_entries(out.get("timeline") or [], timeline)
             new_entries.extend(added)
-    return _without_nulls(composed(out)), new_entries, applied
+    return _without_nulls(composed(out)), new_entries, events
 
 
 def _without_nulls(value: Any) -> Any:
@@ -228,6 +254,7 @@ class _Known:
     resource_version: str
     status: dict[str, Any]
     involved: dict[str, Any]  # apiVersion, kind, metadata (name, namespace, uid): for Events
+    spec: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> _Known:
@@ -235,6 +262,7 @@ class _Known:
         return cls(
             resource_version=str(meta.get("resourceVersion") or ""),
             status=dict(body.get("status") or {}),
+            spec=dict(body.get("spec") or {}),
             involved={
                 "apiVersion": body.get("apiVersion"),
                 "kind": body.get("kind", "Incident"),
@@ -295,6 +323,11 @@ class IncidentWriter:
         self.stats = WriterStats()
         self.gone: Callable[[str, str], None] = lambda namespace, name: None
         """Called when an incident turns out not to exist (deleted by someone)."""
+        self.followers: list[Callable[[str, str], Change | None]] = []
+        """Owners whose fields follow from the whole incident (the SLA clocks, the outbox):
+        each adds a change worked out at write time to every write, after the others, so
+        whatever changed the incident (an alert, a technician, a run) is followed at once by
+        its deadlines and its messages, in the same write."""
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -348,6 +381,10 @@ class IncidentWriter:
         """The incident was deleted."""
         self._known.pop((namespace, name), None)
         self._last_write.pop((namespace, name), None)
+
+    def busy(self) -> bool:
+        """Whether changes are queued or being written."""
+        return bool(self._pending or self._active)
 
     def status(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The status last written or seen (None: not known here)."""
@@ -404,10 +441,11 @@ class IncidentWriter:
         self, key: Key, batch: list[tuple[Change, asyncio.Future[None]]]
     ) -> None:
         changes = [c for c, _ in batch]
+        changes += self._followers(key, changes)
         delay = 0.2
         while True:
             try:
-                applied = await self._write(key, changes)
+                await self._write(key, changes)
             except NotFoundError as exc:
                 self.forget(*key)
                 self.gone(*key)
@@ -426,9 +464,19 @@ class IncidentWriter:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            del applied
             _settle(batch, None)
             return
+
+    def _followers(self, key: Key, changes: list[Change]) -> list[Change]:
+        """The followers' changes for a write (an owner that already computes in the batch,
+        say the SLA scheduler's own tick, is not asked twice)."""
+        computing = {c.owner for c in changes if c.compute is not None}
+        out = []
+        for follow in self.followers:
+            change = follow(*key)
+            if change is not None and change.owner not in computing:
+                out.append(change)
+        return out
 
     async def _load(self, key: Key, changes: list[Change]) -> _Known:
         namespace, name = key
@@ -442,18 +490,18 @@ class IncidentWriter:
                 pass  # made before (a restart, or a retry): read it
         return _Known.of(await self._kube.get("incidents", name, namespace))
 
-    async def _write(self, key: Key, changes: list[Change]) -> list[bool]:
+    async def _write(self, key: Key, changes: list[Change]) -> list[list[EventSpec]]:
         namespace, name = key
         known = self._known.get(key)
         if known is None:
             known = await self._load(key, changes)
             self._remember(key, known)
         for _ in range(20):
-            status, entries, applied = apply_changes(known.status, changes)
+            status, _, events = apply_changes(known.status, changes, spec=known.spec)
             patch = merge_patch(known.status, status)
             if not patch:
-                self._post_events(known, changes, applied, entries)
-                return applied
+                self._post_events(known, events)
+                return events
             body = {"metadata": {"resourceVersion": known.resource_version}, "status": patch}
             try:
                 stored = await self._kube.patch_status("incidents", name, body, namespace)
@@ -466,16 +514,12 @@ class IncidentWriter:
             known = _Known.of(stored)
             self._remember(key, known)
             self._last_write[key] = time.monotonic()
-            self._post_events(known, changes, applied, entries)
-            return applied
+            self._post_events(known, events)
+            return events
         raise TemporaryError(f"incident {namespace}/{name} kept changing under the writer")
 
-    def _post_events(
-        self, known: _Known, changes: list[Change], applied: list[bool], entries: list[Entry]
-    ) -> None:
-        events = [
-            e for change, ok in zip(changes, applied, strict=True) if ok for e in change.events
-        ]
+    def _post_events(self, known: _Known, asked: list[list[EventSpec]]) -> None:
+        events = [e for each in asked for e in each]
         if not events or not known.involved["metadata"].get("uid"):
             return
         task = asyncio.get_running_loop().create_task(self._post(known.involved, events))
@@ -529,6 +573,7 @@ __all__ = [
     "EventSpec",
     "IncidentWriter",
     "Owner",
+    "Update",
     "append_entries",
     "apply_changes",
     "merge_patch",

@@ -16,6 +16,7 @@ from support.cluster import Cluster, wait_for
 from support.operator import run_operator
 from support.routing import routing_config
 
+from whisperer.operator.clock import ManualClock
 from whisperer.operator.kube import KubeClient
 
 GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
@@ -59,7 +60,9 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
     cluster: Cluster, admin: KubeClient, setup: dict[str, str]
 ) -> None:
     company = setup["company"]
-    with run_operator(operator_kubeconfig(cluster)):
+    # On a clock at the alerts' event times: the deadlines are ahead, nothing breaches.
+    clock = ManualClock(T0)
+    with run_operator(operator_kubeconfig(cluster), clock=clock):
         wait_namespace(admin, company)
         admin.create("runbooks", RUNBOOK, f"company-{company}")
         first = incident_of(
@@ -77,12 +80,14 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
         assert status["assignee"] == setup["ana"]
         assert status["sla"] == {
             "policy": setup["policy"],
+            "episode": 0,
             "responseDueAt": iso(60),
             "resolutionDueAt": iso(480),
             "nextDueAt": iso(60),
             "responseBreached": False,
             "resolutionBreached": False,
             "pausedMinutes": 0,
+            "escalationRepeats": 0,
         }
         assigned = [e for e in status["timeline"] if e["type"] == "Assigned"]
         assert len(assigned) == 1
@@ -134,7 +139,9 @@ def test_incidents_are_routed_and_get_deadlines_that_follow_severity(
         assert "least loaded" in next(
             e["message"] for e in status["timeline"] if e["type"] == "Assigned"
         )
-        # What routing sees is on the technicians too (kubectl get tech: Open, Max).
+        # What routing sees is on the technicians too (kubectl get tech: Open, Max), reported
+        # on the operator's clock.
+        clock.advance(timedelta(minutes=5))
         for who, count in (("ana", 1), ("bo", 1)):
             load = wait_for(
                 lambda w=who, c=count: (

@@ -3,9 +3,11 @@ recipients with chosen codes, and can offer STARTTLS, implicit TLS and AUTH."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -36,6 +38,10 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)  # recipient -> "550 ..." reply
     logins: list[str] = field(default_factory=list)
+    gate: threading.Event | None = None
+    """While set to an unset Event, every RCPT waits for it (`held` says one arrived): a
+    sender caught in the middle of a message, for kill tests."""
+    held: threading.Event = field(default_factory=threading.Event)
 
     def only(self) -> Received:
         """The one message received (fails when there is not exactly one)."""
@@ -50,6 +56,10 @@ class _Handler:
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook names)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        gate = self.box.gate
+        if gate is not None and not gate.is_set():
+            self.box.held.set()
+            await asyncio.to_thread(gate.wait)
         answer = self.box.answers.get(address)
         if answer:
             return answer

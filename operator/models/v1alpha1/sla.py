@@ -90,6 +90,11 @@ class Coverage(Schema):
     )
 
 
+EscalationTarget = Literal[
+    "assignee", "on-shift", "company-admins", "company-contacts", "msp-admins"
+]
+
+
 class EscalationLevel(Schema):
     """One step of escalation, taken when the incident is still unhandled."""
 
@@ -97,8 +102,15 @@ class EscalationLevel(Schema):
     after_minutes: int = Field(
         ge=0, le=10080, description="Minutes after a breach (0: at the breach) to escalate."
     )
+    targets: list[EscalationTarget] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Who hears about it, by role: the assigned technician, whoever is on "
+        "shift for the company, the company's admins, its contacts, the MSP's admins.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
     notify: list[Email] = Field(
-        default_factory=list, max_length=16, description="Who hears about it."
+        default_factory=list, max_length=16, description="Who else hears about it."
     )
     notify_company_contacts: bool = Field(
         default=False, description="Also tell the company's escalation contacts."
@@ -110,25 +122,43 @@ class SLAPolicySpec(Schema):
 
     description: str = Field(default="", max_length=1024, description="What the policy is.")
     targets: list[SeverityTarget] = Field(
-        min_length=1,
+        default_factory=list,
         max_length=5,
-        description="Targets per severity; a severity without one has no deadlines.",
+        description="Targets per severity. None given: critical 30 min / 4 h, high 2 h / 8 h, "
+        "medium 8 h / 24 h, low 24 h / 48 h; a severity the list leaves out has no deadlines.",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["severity"],
         },
     )
-    warning_lead_percent: int = Field(
-        default=20,
+    warning_lead_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=10080,
+        description="Warn this many minutes of covered time before a deadline (default 30, "
+        "unless warningLeadPercent is given).",
+    )
+    warning_lead_percent: int | None = Field(
+        default=None,
         ge=0,
         le=90,
-        description="Warn when this share of the time to a deadline is left.",
+        description="Warn when this share of the time to a deadline is left (instead of "
+        "warningLeadMinutes).",
     )
     coverage: Coverage = Field(description="When the SLA clock runs.")
+    escalation_repeat_minutes: int = Field(
+        default=30,
+        ge=0,
+        le=1440,
+        description="While the incident stays unacknowledged after the last level, notify "
+        "that level again this often (0: never).",
+    )
     escalation: list[EscalationLevel] = Field(
         default_factory=list,
         max_length=10,
-        description="The escalation ladder.",
+        description="The escalation ladder, from the breach on. None given: level 1 at the "
+        "breach (the assignee and whoever is on shift), level 2 30 minutes later (the "
+        "company's admins and contacts), level 3 an hour later (the MSP admins).",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["level"],

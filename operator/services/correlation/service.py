@@ -439,9 +439,8 @@ class CorrelationService:
             plan.steps.append(
                 Step(plan.namespace, name, Change(Owner.REMEDIATION, timeline=[entry]))
             )
-        if done.deadlines_changed:
-            sla = assessment.sla_status(done.deadlines)
-            plan.steps.append(Step(plan.namespace, name, Change(Owner.SLA, {"sla": sla})))
+        # Deadlines are the SLA clocks' (services/sla), worked out at every write from the
+        # incident's severity and times: nothing to add here.
 
     def _flap(
         self,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from whisperer.operator.models.v1alpha1 import MessageKind
 from whisperer.operator.services.notifications.retry import GiveUp, RetryPolicy
 
-State = Literal["pending", "sent", "failed"]
+State = Literal["pending", "sent", "failed", "cancelled"]
 MAX_ERROR = 512
 
 
@@ -182,3 +182,9 @@ def failed(
             entry, state="failed", attempts=attempt, last_error=decision.reason[:MAX_ERROR]
         )
     return replace(entry, attempts=attempt, due_at=decision.at, last_error=str(error)[:MAX_ERROR])
+
+
+def cancelled(entry: OutboxEntry, *, reason: str) -> OutboxEntry:
+    """Not sent, and never will be: its message is no longer news (the incident was
+    responded to, reassigned or resolved while the entry waited)."""
+    return replace(entry, state="cancelled", last_error=reason[:MAX_ERROR])

@@ -194,22 +194,38 @@ def level_targets(
     escalation_contacts: Sequence[str] = (),
     audience: Audience | None = None,
 ) -> Audience:
-    """An escalation level's people: at level 1 the assignee and every technician serving
-    the company who is on shift now; the level's `notify` addresses; the routing rules'
-    escalation contacts; with `notifyCompanyContacts`, the company's admins and its
-    escalation contacts (its primary contacts when none is marked escalation)."""
+    """An escalation level's people: its `targets` by role (`assignee`, `on-shift`: every
+    technician serving the company who is on shift now, `company-admins`,
+    `company-contacts`: the primary, escalation and technical ones, `msp-admins`; a level
+    that names none is, at level 1, the assignee and whoever is on shift); the level's
+    `notify` addresses; the routing rules' escalation contacts; with
+    `notifyCompanyContacts`, the company's admins and its escalation contacts (its primary
+    contacts when none is marked escalation)."""
     audience = audience if audience is not None else Audience()
-    if level.level == 1:
-        _assignee(subject, directory, audience)
-        company = subject.company.metadata.name
-        for name, tech in sorted(directory.technicians.items()):
-            if company in tech.spec.companies and available(tech, now):
-                audience.add(_technician(directory, name, "on-shift"))
+    roles = list(level.targets) or (["assignee", "on-shift"] if level.level == 1 else [])
+    company = subject.company.metadata.name
+    contacts = subject.company.spec.contacts
+    for role in roles:
+        if role == "assignee":
+            if subject.assignee:
+                _assignee(subject, directory, audience)
+        elif role == "on-shift":
+            for name, tech in sorted(directory.technicians.items()):
+                if company in tech.spec.companies and available(tech, now):
+                    audience.add(_technician(directory, name, "on-shift"))
+        elif role == "company-admins":
+            _company_admins(subject, directory, audience)
+        elif role == "company-contacts":
+            for contact in contacts:
+                if contact.role in ("primary", "escalation", "technical"):
+                    audience.add(Person(contact.name, "contact", contact.email, contact.phone))
+        elif role == "msp-admins":
+            for email in directory.msp_admins:
+                audience.add(_by_email(email, "msp-admin", subject, directory))
     for email in [*level.notify, *escalation_contacts]:
         audience.add(_by_email(email, "escalation", subject, directory))
     if level.notify_company_contacts:
         _company_admins(subject, directory, audience)
-        contacts = subject.company.spec.contacts
         chosen = [c for c in contacts if c.role == "escalation"] or [
             c for c in contacts if c.role == "primary"
         ]

@@ -4,7 +4,7 @@ API objects (and an MSP's template cannot depend on our storage shapes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from whisperer.operator.models.v1alpha1 import (
 )
 from whisperer.operator.models.v1alpha1.sla import SLAPolicySpec
 from whisperer.operator.services.notifications.recipients import Person
+from whisperer.operator.services.sla.deadlines import ladder
 
 
 @dataclass(frozen=True)
@@ -310,15 +311,25 @@ def run_view(run: RunbookExecution, runbook: Runbook | None = None) -> RunView:
     )
 
 
+ROLE_WORDS = {
+    "assignee": "the assigned technician",
+    "on-shift": "whoever is on shift",
+    "company-admins": "the company's admins",
+    "company-contacts": "the company's contacts",
+    "msp-admins": "the MSP's admins",
+}
+
+
 def chain(policy: SLAPolicySpec, *, current: int) -> tuple[ChainStep, ...]:
-    """The escalation ladder, each level marked done, now or next."""
+    """The escalation ladder (the policy's, or the seed's), each level marked done, now or
+    next, its targets in words."""
     steps = []
-    for level in sorted(policy.escalation, key=lambda lv: lv.level):
-        targets: Iterable[str] = level.notify
-        if level.level == 1:
-            targets = ["the assigned technician and who is on shift", *targets]
+    for level in ladder(policy):
+        roles = list(level.targets) or (["assignee", "on-shift"] if level.level == 1 else [])
+        targets: list[str] = [ROLE_WORDS[r] for r in roles]
+        targets += level.notify
         if level.notify_company_contacts:
-            targets = [*targets, "the company's admins and escalation contacts"]
+            targets.append("the company's admins and escalation contacts")
         state = "done" if level.level < current else "now" if level.level == current else "next"
         steps.append(ChainStep(level.level, level.after_minutes, tuple(targets), state))
     return tuple(steps)
