@@ -34,6 +34,8 @@ class Settings:
     """How often GitSources are checked for being due (WHISPERER_GITSOURCE_TICK_SECONDS)."""
     technician_tick_seconds: float = 60.0
     """How often technicians' load and shift are written (WHISPERER_TECHNICIAN_TICK_SECONDS)."""
+    report_tick_seconds: float = 3600.0
+    """How often companies' monthly report numbers are computed (WHISPERER_REPORT_TICK_SECONDS)."""
     incident_linger_seconds: float = 0.05
     """How long the incident writer lets changes to one incident gather into one write
     (WHISPERER_INCIDENT_LINGER_SECONDS)."""
@@ -74,6 +76,7 @@ class Settings:
             alert_sweep_seconds=number(env, "WHISPERER_ALERT_SWEEP_SECONDS", 300.0, low=0.1),
             gitsource_tick_seconds=number(env, "WHISPERER_GITSOURCE_TICK_SECONDS", 5.0, low=0.1),
             technician_tick_seconds=number(env, "WHISPERER_TECHNICIAN_TICK_SECONDS", 60.0, low=0.1),
+            report_tick_seconds=number(env, "WHISPERER_REPORT_TICK_SECONDS", 3600.0, low=0.1),
             incident_linger_seconds=number(
                 env, "WHISPERER_INCIDENT_LINGER_SECONDS", 0.05, low=0, high=5
             ),

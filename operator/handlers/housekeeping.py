@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from whisperer.operator.handlers import company, gitsource, technician
+from whisperer.operator.handlers import company, gitsource, reports, technician
 from whisperer.operator.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         ),
         ("prune_alerts", settings.alert_sweep_seconds, lambda: company.prune_alerts(runtime)),
         ("technicians", settings.technician_tick_seconds, lambda: technician.report_load(runtime)),
+        ("monthly_reports", settings.report_tick_seconds, lambda: reports.write_summaries(runtime)),
     ]
     loop = asyncio.get_running_loop()
     return [loop.create_task(every(runtime, name, seconds, job)) for name, seconds, job in jobs]

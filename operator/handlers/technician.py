@@ -38,7 +38,11 @@ def _resync(
             users.add(technician.spec.username)
         try:
             access.sync_technician_access(
-                run.kube, company=company, admins=facts.admins, technicians=users
+                run.kube,
+                company=company,
+                admins=facts.admins,
+                technicians=users,
+                viewers=facts.viewers,
             )
         except NotFoundError as exc:
             raise kopf.TemporaryError(f"{company}: {exc}", delay=5) from exc

@@ -43,6 +43,20 @@ def load_api_client(kubeconfig: str | None = None, context: str | None = None) -
     return client.ApiClient()
 
 
+def context_namespace(kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """The namespace the kubeconfig's (current or named) context names, if any: kubectl's
+    default namespace."""
+    try:
+        contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call,unused-ignore]
+            config_file=kubeconfig or os.environ.get("KUBECONFIG")
+        )
+    except Exception:  # no kubeconfig, or in a pod: no context namespace
+        return None
+    chosen = next((c for c in contexts if c["name"] == context), None) if context else current
+    found = (chosen or {}).get("context", {}).get("namespace")
+    return str(found) if found else None
+
+
 @dataclass(frozen=True)
 class Connection:
     """What an HTTP client needs to reach the API server as the kubeconfig's user."""
@@ -177,6 +191,109 @@ class KubeClient:
                     GROUP, VERSION, plural, name, patch
                 )
         return cast(Body, result)
+
+    def patch(self, plural: str, name: str, patch: Body, namespace: str | None = None) -> Body:
+        """Merge-patch one of our objects (spec or metadata; status is the operator's)."""
+        opts: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
+        with translated_errors(f"patch {plural}/{name}"):
+            if namespace:
+                result = self._custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, name, patch, **opts
+                )
+            else:
+                result = self._custom.patch_cluster_custom_object(
+                    GROUP, VERSION, plural, name, patch, **opts
+                )
+        return cast(Body, result)
+
+    def list_with_version(
+        self, plural: str, namespace: str | None = None
+    ) -> tuple[builtins.list[Body], str]:
+        """Every object of a kind and the list's resourceVersion (to watch from)."""
+        with translated_errors(f"list {plural}"):
+            if namespace:
+                result = self._custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural
+                )
+            else:
+                result = self._custom.list_cluster_custom_object(GROUP, VERSION, plural)
+        body = cast(Body, result)
+        return list(body.get("items", [])), str(body.get("metadata", {}).get("resourceVersion"))
+
+    def watch(
+        self,
+        plural: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 3600,
+    ) -> Iterator[tuple[str, Body]]:
+        """(event type, object) of a kind's changes after `resource_version`, blocking."""
+        from kubernetes import watch as k8s_watch
+
+        stream = k8s_watch.Watch()
+        if namespace:
+            call: Any = self._custom.list_namespaced_custom_object
+            args: tuple[Any, ...] = (GROUP, VERSION, namespace, plural)
+        else:
+            call = self._custom.list_cluster_custom_object
+            args = (GROUP, VERSION, plural)
+        with translated_errors(f"watch {plural}"):
+            for event in stream.stream(
+                call, *args, resource_version=resource_version, timeout_seconds=timeout_seconds
+            ):
+                yield str(event["type"]), cast(Body, event["object"])
+
+    def can_i(
+        self, verb: str, resource: str, namespace: str | None = None, name: str | None = None
+    ) -> bool:
+        """Whether the caller may `verb` our `resource` (a SelfSubjectAccessReview)."""
+        api = client.AuthorizationV1Api(self.api_client)
+        review = client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    group=GROUP, resource=resource, verb=verb, namespace=namespace, name=name
+                )
+            )
+        )
+        with translated_errors(f"can-i {verb} {resource}"):
+            result = api.create_self_subject_access_review(review)
+        return bool(result.status and result.status.allowed)
+
+    def read_config_map(self, name: str, namespace: str) -> dict[str, str] | None:
+        """A ConfigMap's data, or None when it does not exist."""
+        try:
+            with translated_errors(f"get configmap {namespace}/{name}"):
+                found = self._core.read_namespaced_config_map(name, namespace)
+        except NotFoundError:
+            return None
+        return dict(found.data or {})
+
+    def apply_config_map(
+        self,
+        name: str,
+        namespace: str,
+        data: dict[str, str],
+        *,
+        labels: dict[str, str],
+        field_manager: str,
+    ) -> None:
+        """Server-side apply of a ConfigMap's data and labels."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "data": data,
+        }
+        with translated_errors(f"apply configmap {namespace}/{name}"):
+            self._core.patch_namespaced_config_map(
+                name,
+                namespace,
+                body,
+                field_manager=field_manager,
+                force=True,
+                _content_type="application/apply-patch+yaml",
+            )
 
     # -- built-in kinds the operator manages ------------------------------------------------
 
@@ -360,4 +477,4 @@ class KubeClient:
         return str(info.git_version)
 
 
-__all__ = ["Connection", "KubeClient", "load_api_client", "load_connection"]
+__all__ = ["Connection", "KubeClient", "context_namespace", "load_api_client", "load_connection"]

@@ -87,16 +87,23 @@ def sync_credentials(
 
 
 def sync_technician_access(
-    kube: KubeClient, *, company: str, admins: Collection[str], technicians: Collection[str]
+    kube: KubeClient,
+    *,
+    company: str,
+    admins: Collection[str],
+    technicians: Collection[str],
+    viewers: Collection[str] = (),
 ) -> None:
-    """RoleBindings for the company's admins and technicians, and their read access."""
+    """RoleBindings for the company's admins, technicians and viewers, and their read
+    access (viewers read the Company, for its reports, not the runbook library)."""
     everyone = [*admins, *technicians]
     for body in (
         tenancy.admin_binding(company, admins),
         tenancy.technician_binding(company, technicians),
+        tenancy.viewer_binding(company, viewers),
         tenancy.runbook_reader_binding(company, everyone),
         tenancy.company_reader_role(company),
-        tenancy.company_reader_binding(company, everyone),
+        tenancy.company_reader_binding(company, [*everyone, *viewers]),
     ):
         kube.apply(body, field_manager=FIELD_MANAGER)
 
@@ -113,7 +120,11 @@ def sync_company(
     namespace = sync_namespace(kube, company)
     creds = sync_credentials(kube, company, rotation=rotation, known_external_id=known_external_id)
     sync_technician_access(
-        kube, company=company.metadata.name, admins=company.spec.admins, technicians=technicians
+        kube,
+        company=company.metadata.name,
+        admins=company.spec.admins,
+        technicians=technicians,
+        viewers=company.spec.viewers,
     )
     return Tenancy(
         namespace=namespace,
@@ -137,7 +148,11 @@ def retire_company(kube: KubeClient, company: Company) -> str:
     if company.spec.deletion_policy == "Delete":
         kube.delete("Namespace", namespace)
         return f"deleted namespace {namespace} and everything in it (deletionPolicy Delete)"
-    for binding in ("whisperer-company-admins", "whisperer-technicians"):
+    for binding in (
+        "whisperer-company-admins",
+        "whisperer-technicians",
+        "whisperer-company-viewers",
+    ):
         kube.delete("RoleBinding", binding, namespace)
     if kube.namespace_exists(namespace):
         kube.label_namespace(namespace, {tenancy.RETAINED_LABEL: "true"})

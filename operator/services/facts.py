@@ -27,6 +27,7 @@ class CompanyFacts:
     """What other handlers need to know of a company without reading it."""
 
     admins: tuple[str, ...]
+    viewers: tuple[str, ...]
     auto_run_low_risk: bool
     window: timedelta
     auto_resolve: bool
@@ -76,6 +77,7 @@ def facts_of(spec: CompanySpec | Mapping[str, Any]) -> CompanyFacts:
     settings = spec.incidents
     return CompanyFacts(
         admins=tuple(spec.admins),
+        viewers=tuple(spec.viewers),
         auto_run_low_risk=spec.remediation.auto_run_low_risk,
         window=parse_duration(settings.aggregation_window),
         auto_resolve=settings.auto_resolve,

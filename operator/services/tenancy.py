@@ -95,6 +95,17 @@ def technician_binding(company: str, technicians: Iterable[str]) -> Body:
     )
 
 
+def viewer_binding(company: str, viewers: Iterable[str]) -> Body:
+    """The client's own read-only staff (Company.spec.viewers), in the company namespace."""
+    return _binding(
+        "whisperer-company-viewers",
+        namespace_name(company),
+        "whisperer-company-viewer",
+        company,
+        viewers,
+    )
+
+
 def runbook_reader_binding(company: str, users: Iterable[str]) -> Body:
     """Everyone working for the company may read the platform's runbook library."""
     return _binding(

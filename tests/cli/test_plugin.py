@@ -38,7 +38,7 @@ def test_version_reports_the_server(cluster: Cluster) -> None:
     assert "SERVER" in result.stdout and "v1." in result.stdout
 
 
-def test_unreachable_server_is_exit_4_on_stderr(tmp_path: Path, cluster: Cluster) -> None:
+def test_unreachable_server_is_exit_1_on_stderr(tmp_path: Path, cluster: Cluster) -> None:
     text = cluster.kubeconfig.read_text()
     import re
 
@@ -52,7 +52,7 @@ def test_unreachable_server_is_exit_4_on_stderr(tmp_path: Path, cluster: Cluster
         check=False,
         timeout=120,
     )
-    assert result.returncode == 4
+    assert result.returncode == 1
     assert result.stdout == ""
     assert "did not answer" in result.stderr
 

@@ -20,6 +20,7 @@ IDENTITIES = (
     "msp-admin",
     "company-admin",
     "technician",
+    "company-viewer",
     "outsider",
     "webhook",
 )

@@ -16,6 +16,7 @@ from whisperer.operator.kube import KubeClient
 GROUP, VERSION, API = "alertwhisperer.io", "v1alpha1", "alertwhisperer.io/v1alpha1"
 PLATFORM = "alert-whisperer"
 COMPANY_ADMIN = "priya@acme-dental.example"
+COMPANY_VIEWER = "dana@acme-dental.example"
 TECHNICIAN = "sam@northwind-msp.example"
 MSP_ADMIN = "morgan@northwind-msp.example"
 

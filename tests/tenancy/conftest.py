@@ -15,6 +15,7 @@ from support.operator import run_operator
 from support.tenancy import (
     API,
     COMPANY_ADMIN,
+    COMPANY_VIEWER,
     GROUP,
     PLATFORM,
     TECHNICIAN,
@@ -38,7 +39,14 @@ def world(cluster: Cluster, admin: KubeClient) -> Iterator[World]:
         pytest.skip("the tenancy tests need the six identities of hack/cluster")
     clients = {
         i: KubeClient.from_kubeconfig(str(cluster.identity(i)))
-        for i in ("msp-admin", "company-admin", "technician", "outsider", "operator")
+        for i in (
+            "msp-admin",
+            "company-admin",
+            "company-viewer",
+            "technician",
+            "outsider",
+            "operator",
+        )
     }
     suffix = uuid.uuid4().hex[:6]
     w = World(
@@ -51,7 +59,13 @@ def world(cluster: Cluster, admin: KubeClient) -> Iterator[World]:
     policies_in_force(clients, admin)
     with run_operator(Path(cluster.identity("operator"))):
         admin.create(
-            "companies", company_body(w.own, [COMPANY_ADMIN], webhook={"keyRotationGrace": "6s"})
+            "companies",
+            company_body(
+                w.own,
+                [COMPANY_ADMIN],
+                viewers=[COMPANY_VIEWER],
+                webhook={"keyRotationGrace": "6s"},
+            ),
         )
         admin.create("companies", company_body(w.other, ["ops@other.example"]))
         admin.create(
@@ -77,9 +91,12 @@ def world(cluster: Cluster, admin: KubeClient) -> Iterator[World]:
                 what=f"{name}'s namespace",
             )
         wait_for(
-            lambda: can(clients["technician"], "list", w.ns("own")),
+            lambda: (
+                can(clients["technician"], "list", w.ns("own"))
+                and can(clients["company-viewer"], "list", w.ns("own"))
+            ),
             timeout=30,
-            what="the technician to be bound in the own company",
+            what="the technician and the viewer to be bound in the own company",
         )
         yield w
         delete_cluster_object(admin, "technicians", w.technician)

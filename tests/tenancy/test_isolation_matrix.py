@@ -18,6 +18,7 @@ from support.cluster import wait_for
 from support.tenancy import (
     API,
     COMPANY_ADMIN,
+    COMPANY_VIEWER,
     GROUP,
     MSP_ADMIN,
     PLATFORM,
@@ -34,6 +35,7 @@ USERS = {
     "company-admin": COMPANY_ADMIN,
     "technician": TECHNICIAN,
     "outsider": "eve@outsider.example",
+    "company-viewer": COMPANY_VIEWER,
     "operator": "system:serviceaccount:alert-whisperer:alert-whisperer-operator",
 }
 NOW = "2026-11-27T00:00:00Z"
@@ -354,6 +356,18 @@ MATRIX: dict[Action, dict[str, Any]] = {
         "outsider": rbac("create", "rolebindings"),
     },
 }
+
+# The client's own read-only staff: reads their company's incidents, alerts and the Company
+# (its reports); everything else is refused as it is to an outsider.
+VIEWER_READS = {
+    list_incidents: (ALLOW, rbac("list", "incidents")),
+    get_incident: (ALLOW, rbac("get", "incidents")),
+    list_alerts: (ALLOW, rbac("list", "alerts")),
+    get_company: (ALLOW, rbac("get", "companies")),
+}
+for _action, _row in MATRIX.items():
+    if "outsider" in _row:
+        _row["company-viewer"] = VIEWER_READS.get(_action, _row["outsider"])
 
 CELLS = [
     (

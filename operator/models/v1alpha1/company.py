@@ -25,6 +25,7 @@ from whisperer.operator.models.v1alpha1.common import (
     age_column,
     ready_column,
 )
+from whisperer.operator.models.v1alpha1.report import MonthlySummary
 from whisperer.operator.models.v1alpha1.resource import Resource
 
 
@@ -396,6 +397,12 @@ class CompanySpec(Schema):
         max_length=20,
         description="Kubernetes users who administer this company (company admins).",
     )
+    viewers: list[UserName] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Kubernetes users of the client's own staff who may read the company's "
+        "incidents, alerts, runs and reports, and do nothing (company viewers).",
+    )
     cloud: CloudAccounts = Field(default_factory=CloudAccounts, description="Cloud accounts.")
     assets: list[Asset] = Field(
         default_factory=list,
@@ -440,6 +447,11 @@ class CompanyStatus(StatusBase):
         "alertwhisperer.io/rotate-credentials annotation).",
     )
     open_incidents: int | None = Field(default=None, ge=0, description="Open incidents now.")
+    monthly_reports: list[MonthlySummary] = Field(
+        default_factory=list,
+        max_length=24,
+        description="The last 24 months' report numbers (the reporting job writes them).",
+    )
 
 
 class Company(Resource):

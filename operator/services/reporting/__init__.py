@@ -1,0 +1,1 @@
+"""The numbers an MSP reports to its clients, per company and month."""
