@@ -132,9 +132,26 @@ def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
                     "viewers": [COMPANY_VIEWER],
                     "deletionPolicy": "Delete",
                     "remediation": {"allowMediumRiskByCompanyAdmin": True},
+                    # AWS servers (the remediator admits runs only against the inventory,
+                    # by instance id); no AWS account: an approved run stops at credentials.
                     "assets": [
-                        *({"name": f"db{n:02d}", "platform": "linux"} for n in range(1, 61)),
-                        {"name": "web01", "platform": "linux"},
+                        *(
+                            {
+                                "name": f"db{n:02d}",
+                                "platform": "linux",
+                                "cloud": "aws",
+                                "instanceId": f"i-{n:017x}",
+                                "region": "us-east-1",
+                            }
+                            for n in range(1, 61)
+                        ),
+                        {
+                            "name": "web01",
+                            "platform": "linux",
+                            "cloud": "aws",
+                            "instanceId": "i-0a1b2c3d4e5f60718",
+                            "region": "us-east-1",
+                        },
                     ],
                 },
             },

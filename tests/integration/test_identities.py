@@ -16,6 +16,7 @@ EXPECTED = {
     ),
     "msp-admin": ("morgan@northwind-msp.example", "alertwhisperer.io:msp-admins"),
     "company-admin": ("priya@acme-dental.example", None),
+    "company-viewer": ("dana@acme-dental.example", None),
     "technician": ("sam@northwind-msp.example", None),
     "outsider": ("eve@outsider.example", None),
     "webhook": (

@@ -27,7 +27,10 @@ STATUS = {
     "priority": "P2",
     "phase": "Acknowledged",
     "assignee": "sam-taylor",
-    "sla": {"nextDueAt": "2030-01-01T00:00:00Z"},
+    # As the operator would write them (an operator running meanwhile finds nothing to record
+    # and composes the same nextDueAt: the resolution deadline, once acknowledged).
+    "observedGeneration": 1,
+    "sla": {"resolutionDueAt": "2030-01-01T00:00:00Z", "nextDueAt": "2030-01-01T00:00:00Z"},
 }
 
 
