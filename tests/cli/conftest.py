@@ -88,7 +88,9 @@ def _runbook(name: str, risk: str) -> dict[str, object]:
     }
 
 
-@pytest.fixture(scope="package")
+# Per module, not per package: tests/ has no __init__.py, so a "package" fixture here
+# lived to the end of the session and its operator ran beside every later test's.
+@pytest.fixture(scope="module")
 def shop(cluster: Cluster, admin: KubeClient) -> Iterator[Shop]:
     if cluster.kubeconfig_dir is None:
         pytest.skip("the plugin tests need the identities of hack/cluster")
