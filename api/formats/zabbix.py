@@ -25,11 +25,12 @@ one Zabbix cannot resolve as "*UNKNOWN*": both count as absent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from whisperer.api.formats import severity
 from whisperer.api.formats.base import (
@@ -151,7 +152,16 @@ def _zone(name: str | None) -> tzinfo:
         minutes = int(offset["hours"]) * 60 + int(offset["minutes"])
         if minutes < 24 * 60:
             return timezone(timedelta(minutes=-minutes if offset["sign"] == "-" else minutes))
+    # Only names the system knows reach ZoneInfo: an unknown one would send it searching the
+    # tzdata package by import, which a sender's junk has no business triggering.
+    if name not in _known_zones():
+        raise PayloadError("timezone", f"unknown time zone {name[:40]!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PayloadError("timezone", f"unknown time zone {name[:40]!r}") from None
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
