@@ -260,10 +260,10 @@ async def timers_run(args: argparse.Namespace, bodies: list[dict[str, Any]]) -> 
             # A loop timer per incident (asyncio's own heap), in real seconds to the due
             # time on the driven clock; then to the step the clock reaches it at.
             tick = STEP.total_seconds() / speed
-            wait = (found.next_at - clock.now()).total_seconds() / speed
-            await asyncio.sleep(max(wait, 0.0) + tick)
-            while clock.now() < found.next_at:  # noqa: ASYNC110 (the driver fell behind)
-                await asyncio.sleep(tick)
+            while (left := found.next_at - clock.now()) > timedelta(0):  # noqa: ASYNC110
+                # Real seconds to the due time on the driven clock (again, if the driver
+                # fell behind), plus a step.
+                await asyncio.sleep(left.total_seconds() / speed + tick)
             await writer.submit(*key, sla.change(company))
 
     gc.collect()
