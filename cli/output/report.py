@@ -4,6 +4,7 @@ by pygal, no script, nothing fetched) or as text for a terminal."""
 from __future__ import annotations
 
 import re
+import sys
 from importlib.resources import files
 from typing import Any
 
@@ -13,6 +14,12 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from whisperer.cli.output import pairs
+
+# pygal appends a legacy import hook (find_module only, for its map plugins, which we do not
+# use) to sys.meta_path at import. Every later import that no other finder resolves then
+# reaches it and raises ImportWarning, which breaks imports that probe (zoneinfo's tzdata
+# lookup, lazy SDK imports) wherever warnings are errors: take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 Report = dict[str, Any]
 STYLE = Style(
