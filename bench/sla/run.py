@@ -180,6 +180,23 @@ async def drive(clock: ManualClock, until: datetime, speed: float) -> None:
         await asyncio.sleep(max(0.0, started + steps * pause - time.monotonic()))
 
 
+def result(
+    sla: SlaService, store: MemoryStore, *, held: int, stored: int, count: int
+) -> dict[str, Any]:
+    """What one run reports (the module's docstring says what each number is)."""
+    lateness = list(sla.lateness)
+    return {
+        "steps": sla.steps,
+        "lateness_p50_s": round(percentile(lateness, 0.5), 3),
+        "lateness_p99_s": round(percentile(lateness, 0.99), 3),
+        "lateness_max_s": round(max(lateness, default=0.0), 3),
+        "writes": store.writes,
+        "writes_without_a_step": store.idle_writes,
+        "bytes_per_incident": round(held / count),
+        "store_bytes_per_incident": round(stored / count),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -215,17 +232,7 @@ async def scheduler_run(args: argparse.Namespace, bodies: list[dict[str, Any]]) 
     await asyncio.sleep(0.5)
     loop_task.cancel()
     await writer.close()
-    lateness = list(sla.lateness)
-    return {
-        "steps": sla.steps,
-        "lateness_p50_s": round(percentile(lateness, 0.5), 3),
-        "lateness_p99_s": round(percentile(lateness, 0.99), 3),
-        "lateness_max_s": round(max(lateness, default=0.0), 3),
-        "writes": store.writes,
-        "writes_without_a_step": store.idle_writes,
-        "bytes_per_incident": round((held - stored) / len(bodies)),
-        "store_bytes_per_incident": round((stored - base) / len(bodies)),
-    }
+    return result(sla, store, held=held - stored, stored=stored - base, count=len(bodies))
 
 
 async def settle(writer: IncidentWriter) -> None:
@@ -289,17 +296,7 @@ async def timers_run(args: argparse.Namespace, bodies: list[dict[str, Any]]) -> 
     for task in tasks:
         task.cancel()
     await writer.close()
-    lateness = list(sla.lateness)
-    return {
-        "steps": sla.steps,
-        "lateness_p50_s": round(percentile(lateness, 0.5), 3),
-        "lateness_p99_s": round(percentile(lateness, 0.99), 3),
-        "lateness_max_s": round(max(lateness, default=0.0), 3),
-        "writes": store.writes,
-        "writes_without_a_step": store.idle_writes,
-        "bytes_per_incident": round((held - stored) / len(bodies)),
-        "store_bytes_per_incident": round((stored - base) / len(bodies)),
-    }
+    return result(sla, store, held=held - stored, stored=stored - base, count=len(bodies))
 
 
 def main() -> None:
