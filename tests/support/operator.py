@@ -70,6 +70,34 @@ def operator_process(
                 proc.wait()
 
 
+ACTIVE_LINE = "whisperer.operator.handlers.activation: active:"
+"""What the operator logs once its memory is rebuilt and its watches run."""
+
+
+def activations(log: Path) -> int:
+    """How often an operator writing to `log` has become active so far."""
+    return log.read_text(errors="replace").count(ACTIVE_LINE) if log.exists() else 0
+
+
+def process_active(
+    proc: subprocess.Popen[bytes], log: Path, *, seen: int, timeout: float = 120
+) -> None:
+    """Wait until the operator process `proc` logs its activation (the log held `seen`
+    activations before it started); fail at once, with the log's tail, if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if activations(log) > seen:
+            return
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"the operator exited ({proc.returncode}) before it was active:\n{tail}"
+            )
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-4000:]
+    raise AssertionError(f"the operator was not active within {timeout}s:\n{tail}")
+
+
 def active(timeout: float = 60) -> Runtime:
     """The operator running in this process, once its memory is rebuilt."""
     deadline = time.monotonic() + timeout

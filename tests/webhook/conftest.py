@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from support.cluster import REPO, Cluster
+from support.cluster import REPO, Cluster, wait_for
 from support.operator import run_operator
 from support.shim import credentials, running_shim
 
@@ -91,10 +91,40 @@ def hooks(cluster: Cluster, admin: KubeClient) -> Iterator[Hooks]:
                 slow_key=creds["slow"].current_api_key(),
                 webhook_kubeconfig=cluster.identity("webhook"),
             )
-        api = client.CustomObjectsApi(admin.api_client)
         for name in names.values():
-            with contextlib.suppress(client.ApiException):
-                api.patch_cluster_custom_object(
-                    GROUP, VERSION, "companies", name, {"spec": {"deletionPolicy": "Delete"}}
-                )
-                api.delete_cluster_custom_object(GROUP, VERSION, "companies", name)
+            _delete_company(admin, name)
+
+
+def _delete_company(admin: KubeClient, name: str) -> None:
+    api = client.CustomObjectsApi(admin.api_client)
+    with contextlib.suppress(client.ApiException):
+        api.patch_cluster_custom_object(
+            GROUP, VERSION, "companies", name, {"spec": {"deletionPolicy": "Delete"}}
+        )
+        api.delete_cluster_custom_object(GROUP, VERSION, "companies", name)
+
+
+@dataclass
+class Own:
+    """A company of one test's own (its event time, staleness and episodes are nobody
+    else's), served by the package's shim."""
+
+    company: str
+    namespace: str
+    key: str
+
+
+@pytest.fixture
+def own(hooks: Hooks, admin: KubeClient) -> Iterator[Own]:
+    name = f"own-{uuid.uuid4().hex[:6]}"
+    admin.create("companies", _company(name, rateLimit={"requestsPerSecond": 5000, "burst": 5000}))
+    try:
+        key = credentials(admin, name).current_api_key()
+        wait_for(
+            lambda: hooks.state.registry.known(key),
+            timeout=30,
+            what=f"the shim to know {name}'s key",
+        )
+        yield Own(company=name, namespace=f"company-{name}", key=key)
+    finally:
+        _delete_company(admin, name)
