@@ -367,9 +367,17 @@ def run_atheris(target: str, *, seconds: int, tmp: Path, env: dict[str, str] | N
         raise AssertionError(
             f"the {target} fuzzer failed (exit {done.returncode}); keep the input as a "
             f"regression case: cp {' '.join(map(str, found)) or '<artifact>'} {kept}/\n"
-            + done.stderr[-6000:]
+            + _exception(done.stderr)
+            + done.stderr[-3000:]
         )
     return done.stderr
+
+
+def _exception(stderr: str) -> str:
+    """The Python exception atheris reports, first (the input's dump after it is long, and a
+    CI log keeps only so much)."""
+    start = stderr.find("=== Uncaught Python exception: ===")
+    return stderr[start : start + 3000] + "\n...\n" if start >= 0 else ""
 
 
 def runs(stats: str) -> int:
