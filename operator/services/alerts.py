@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from whisperer.operator.models.v1alpha1 import API_VERSION
+from whisperer.operator.models.v1alpha1.common import SEVERITY_RANK
 
 DELIVERIES_KEPT = 20
 
@@ -119,6 +120,20 @@ def _unseen(reports: list[Report], *, seen: set[str]) -> list[Report]:
     return unique
 
 
+def _loudest(reports: list[Report], latest: Report) -> str:
+    """The severity a batch of reports writes: the loudest firing report since the batch's
+    last resolution, so a rise the shim folded into one write with quieter reports is still
+    seen (the next write says how loud the alert is after it)."""
+    if latest.state != "firing":
+        return latest.severity
+    resolved = [r.occurred_at for r in reports if r.state == "resolved"]
+    since = max(resolved) if resolved else None
+    firing = [
+        r for r in reports if r.state == "firing" and (since is None or r.occurred_at > since)
+    ]
+    return max(firing or [latest], key=lambda r: SEVERITY_RANK.get(r.severity, 0)).severity
+
+
 def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str, Any]:
     spec = spec or {}
     latest = max(reports, key=lambda r: r.occurred_at)
@@ -141,7 +156,7 @@ def _spec_update(spec: dict[str, Any] | None, reports: list[Report]) -> dict[str
             asset={"name": latest.asset, "known": latest.asset_known},
             signal=latest.signal,
             rawSignal=latest.raw_signal[:256],
-            severity=latest.severity,
+            severity=_loudest(reports, latest),
             state=latest.state,
             message=latest.message[:4096],
             labels={k[:63]: v[:1024] for k, v in list(latest.labels.items())[:64]},

@@ -81,6 +81,10 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
+SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+"""The scale's order (an unknown word ranks with info)."""
+
+
 class RiskLevel(enum.StrEnum):
     """How much harm a runbook can do, which decides who must approve it."""
 

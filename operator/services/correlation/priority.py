@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+from whisperer.operator.models.v1alpha1.common import SEVERITY_RANK as SEVERITY_RANK
 
 
 def priority(
