@@ -7,17 +7,16 @@ step's message arrives once, by email, at a local SMTP server."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from kubernetes import client
-from support.alerts import API, operator_kubeconfig, wait_namespace
+from support.alerts import operator_kubeconfig, wait_namespace
 from support.cluster import Cluster, wait_for
 from support.incidents import fire, incident_for, status, z
+from support.mailcompany import mail_company
 from support.operator import active, run_operator
 from support.smtp import Mailbox, smtp_server
 
@@ -35,108 +34,37 @@ def berlin(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, second, tzinfo=BERLIN)
 
 
-@contextlib.contextmanager
-def sla_config(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
+def sla_config(
+    admin: KubeClient, box: Mailbox
+) -> contextlib.AbstractContextManager[dict[str, str]]:
     """A business-hours policy (Mon-Fri 09-17 Berlin, a holiday), a company on it with an
     admin and a contact, a technician (Sam) the routing rule assigns, and an SMTP channel."""
-    s = uuid.uuid4().hex[:6]
-    names = {"company": f"sla-{s}", "policy": f"sla-{s}", "tech": f"sam-{s}", "mail": f"mail-{s}"}
-    objects: list[tuple[str, dict[str, Any]]] = [
-        (
-            "notificationchannels",
-            {
-                "kind": "NotificationChannel",
-                "metadata": {"name": names["mail"]},
-                "spec": {
-                    "type": "smtp",
-                    "default": True,
-                    "smtp": {
-                        "host": box.host,
-                        "port": box.port,
-                        "from": "noc@northwind-msp.example",
-                        "tls": "none",
-                    },
-                },
+    return mail_company(
+        admin,
+        box,
+        prefix="sla",
+        policy={
+            "targets": [{"severity": "high", "responseMinutes": 60, "resolutionMinutes": 480}],
+            "coverage": {
+                "type": "BusinessHours",
+                "timeZone": "Europe/Berlin",
+                "days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+                "start": "09:00",
+                "end": "17:00",
+                "holidays": [{"date": HOLIDAY, "name": "a company holiday"}],
             },
-        ),
-        (
-            "slapolicies",
-            {
-                "kind": "SLAPolicy",
-                "metadata": {"name": names["policy"]},
-                "spec": {
-                    "targets": [
-                        {"severity": "high", "responseMinutes": 60, "resolutionMinutes": 480}
-                    ],
-                    "coverage": {
-                        "type": "BusinessHours",
-                        "timeZone": "Europe/Berlin",
-                        "days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
-                        "start": "09:00",
-                        "end": "17:00",
-                        "holidays": [{"date": HOLIDAY, "name": "a company holiday"}],
-                    },
-                    "warningLeadMinutes": 30,
-                    "escalationRepeatMinutes": 0,
-                },
-            },
-        ),
-        (
-            "companies",
-            {
-                "kind": "Company",
-                "metadata": {"name": names["company"]},
-                "spec": {
-                    "displayName": "Acme Dental",
-                    "slaPolicyRef": {"name": names["policy"]},
-                    "deletionPolicy": "Delete",
-                    "admins": ["priya@acme-dental.example"],
-                    "contacts": [
-                        {
-                            "name": "Priya Shah",
-                            "email": "priya@acme-dental.example",
-                            "role": "primary",
-                        }
-                    ],
-                    "assets": [{"name": "db01", "platform": "linux"}],
-                },
-            },
-        ),
-        (
-            "routingrules",
-            {
-                "kind": "RoutingRule",
-                "metadata": {"name": names["company"]},
-                "spec": {
-                    "order": 0,
-                    "match": {"companies": [names["company"]]},
-                    "preferredTechnicians": [names["tech"]],
-                },
-            },
-        ),
-        (
-            "technicians",
-            {
-                "kind": "Technician",
-                "metadata": {"name": names["tech"]},
-                "spec": {
-                    "username": SAM,
-                    "displayName": "Sam Rivera",
-                    "email": "sam@northwind-msp.example",
-                    "companies": [names["company"]],
-                },
-            },
-        ),
-    ]
-    api = client.CustomObjectsApi(admin.api_client)
-    try:
-        for plural, body in objects:
-            admin.create(plural, {"apiVersion": API, **body})
-        yield names
-    finally:
-        for plural, body in reversed(objects):
-            with contextlib.suppress(client.ApiException):
-                api.delete_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"])
+            "warningLeadMinutes": 30,
+            "escalationRepeatMinutes": 0,
+        },
+        company={
+            "displayName": "Acme Dental",
+            "admins": ["priya@acme-dental.example"],
+            "contacts": [
+                {"name": "Priya Shah", "email": "priya@acme-dental.example", "role": "primary"}
+            ],
+        },
+        technician={"username": SAM, "email": SAM},
+    )
 
 
 def steps(admin: KubeClient, company: str, name: str) -> list[str]:

@@ -19,9 +19,25 @@ GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
 
 
 @contextlib.contextmanager
-def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
+def mail_company(
+    admin: KubeClient,
+    box: Mailbox,
+    *,
+    prefix: str = "kill",
+    policy: dict[str, Any] | None = None,
+    company: dict[str, Any] | None = None,
+    technician: dict[str, Any] | None = None,
+) -> Iterator[dict[str, str]]:
+    """The channel, the SLA policy (24x7 on the seed's targets unless `policy` is its spec),
+    the company (with `company`'s spec fields), the routing rule and the technician (with
+    `technician`'s spec fields); their names, by role; everything deleted afterwards."""
     s = uuid.uuid4().hex[:6]
-    names = {"company": f"kill-{s}", "tech": f"sam-{s}", "mail": f"mail-{s}"}
+    names = {
+        "company": f"{prefix}-{s}",
+        "policy": f"{prefix}-{s}",
+        "tech": f"sam-{s}",
+        "mail": f"mail-{s}",
+    }
     objects: list[tuple[str, dict[str, Any]]] = [
         (
             "notificationchannels",
@@ -44,8 +60,8 @@ def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
             "slapolicies",
             {
                 "kind": "SLAPolicy",
-                "metadata": {"name": f"kill-{s}"},
-                "spec": {"coverage": {"type": "24x7"}},  # the seed's targets
+                "metadata": {"name": names["policy"]},
+                "spec": policy or {"coverage": {"type": "24x7"}},
             },
         ),
         (
@@ -55,9 +71,10 @@ def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
                 "metadata": {"name": names["company"]},
                 "spec": {
                     "displayName": "Kill Test Dental",
-                    "slaPolicyRef": {"name": f"kill-{s}"},
+                    "slaPolicyRef": {"name": names["policy"]},
                     "deletionPolicy": "Delete",
                     "assets": [{"name": "db01", "platform": "linux"}],
+                    **(company or {}),
                 },
             },
         ),
@@ -65,7 +82,7 @@ def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
             "routingrules",
             {
                 "kind": "RoutingRule",
-                "metadata": {"name": f"kill-{s}"},
+                "metadata": {"name": names["company"]},
                 "spec": {
                     "order": 0,
                     "match": {"companies": [names["company"]]},
@@ -83,6 +100,7 @@ def mail_company(admin: KubeClient, box: Mailbox) -> Iterator[dict[str, str]]:
                     "displayName": "Sam Rivera",
                     "email": f"{names['tech']}@northwind-msp.example",
                     "companies": [names["company"]],
+                    **(technician or {}),
                 },
             },
         ),
