@@ -63,6 +63,8 @@ class ConfigStore:
         self._taxonomy: Taxonomy | None = None
         self.listeners: list[Callable[[str, Key], None]] = []
         """Called (plural, key) after each change, e.g. to wake whoever waits on config."""
+        self.generation = 0
+        """Counts the changes: what is derived from the config may be kept while it holds."""
 
     # -- keeping it current ------------------------------------------------------------------
 
@@ -97,6 +99,7 @@ class ConfigStore:
                 self._facts = facts_by_name
             if plural == "signalrules":
                 self._taxonomy = None
+            self.generation += 1
         for listener in self.listeners:
             listener(plural, key)
 

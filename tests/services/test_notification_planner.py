@@ -133,3 +133,15 @@ def test_a_run_waiting_for_approval_asks_those_who_may_approve() -> None:
         "+16175550142",
         "morgan@northwind-msp.example",
     }
+
+
+def test_the_directory_is_kept_until_the_config_changes() -> None:
+    p = planner()
+    first = p.directory()
+    assert p.directory() is first  # every incident write asks: no rebuild in between
+    tech = next(t for t in DOCS if t["kind"] == "Technician")
+    renamed = {**tech, "metadata": {**tech["metadata"], "name": "new-hire"}}
+    p._config.apply("technicians", "ADDED", renamed)
+    again = p.directory()
+    assert again is not first
+    assert "new-hire" in again.technicians and set(first.technicians) < set(again.technicians)

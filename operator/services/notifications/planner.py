@@ -74,10 +74,18 @@ class NotificationPlanner:
         self._config = config
         self._clock = clock
         self._msp_admins = msp_admins
+        self._directory: tuple[int, Directory] | None = None
 
     def directory(self) -> Directory:
-        """Channels, technicians and the MSP admins, as the config says now."""
-        return Directory.of(self._config.channels(), self._config.technicians(), self._msp_admins)
+        """Channels, technicians and the MSP admins, as the config says now (built again
+        only after the config changed: every incident write asks)."""
+        generation = self._config.generation
+        if self._directory is None or self._directory[0] != generation:
+            found = Directory.of(
+                self._config.channels(), self._config.technicians(), self._msp_admins
+            )
+            self._directory = (generation, found)
+        return self._directory[1]
 
     def levels(self, company: Company) -> tuple[EscalationLevel, ...]:
         """The company's escalation ladder (its policy's, or the default one)."""
