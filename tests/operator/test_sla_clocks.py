@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -361,3 +361,44 @@ def test_a_refused_message_fails_for_good_and_is_shown_on_the_incident(
             assert len(shown) == 1
             assert "sam@northwind-msp.example" in shown[0]["message"]
             assert mailbox.received == []
+
+
+def test_nobody_to_assign_escalates_at_once(
+    cluster: Cluster, admin: KubeClient, mailbox: Mailbox
+) -> None:
+    """The routing rule's technician does not serve the company: the incident is unassigned,
+    escalates at once (NoTechnicianAvailable), and level 2 mails the company's admin 30
+    minutes on (the default ladder), each once."""
+    start = datetime(2026, 12, 9, 10, 0, tzinfo=UTC)
+    clock = ManualClock(start)
+    with mail_company(
+        admin,
+        mailbox,
+        prefix="nobody",
+        company={"admins": ["priya@acme-dental.example"]},
+        technician={"companies": []},
+    ) as names:
+        company = names["company"]
+        with run_operator(operator_kubeconfig(cluster), clock=clock):
+            wait_namespace(admin, company)
+            name = incident_for(admin, company, fire(admin, company, at=start))
+            got = wait_for(
+                lambda: (s := status(admin, company, name)).get("escalationLevel") == 1 and s,
+                timeout=30,
+                what="the escalation at once",
+            )
+            assert got.get("assignee") in (None, "")
+            assert "Unassigned" in [e["type"] for e in got["timeline"]]
+            assert got["sla"]["escalationReason"] == "NoTechnicianAvailable"
+            assert steps(admin, company, name) == ["Escalated level 1"]
+            move(clock, start + timedelta(minutes=30, seconds=1))
+            wait_for(
+                lambda: status(admin, company, name).get("escalationLevel") == 2,
+                timeout=30,
+                what="level 2",
+            )
+            delivered(admin, company, name, names["mail"], clock)
+            to_priya = [s for r, s in subjects(mailbox) if r == "priya@acme-dental.example"]
+            assert [s for s in to_priya if s.startswith("[Escalation 2/")], to_priya
+            assert len(to_priya) == len(set(to_priya))
+        assert steps(admin, company, name) == ["Escalated level 1", "Escalated level 2"]
