@@ -324,10 +324,51 @@ def check_answer(status: int, body: bytes) -> None:
         raise AssertionError("no answer")
 
 
-def run_atheris(target: str, *, seconds: int, tmp: Path, env: dict[str, str] | None = None) -> str:
+def run_atheris(
+    target: str,
+    *,
+    seconds: int,
+    tmp: Path,
+    env: dict[str, str] | None = None,
+    replay: Callable[[bytes], None] | None = None,
+) -> str:
     """Fuzz `target` for `seconds` in a process of its own, from the seeds and every kept
     regression; fail with the input and how to keep it when something breaks. The output
     (libFuzzer's statistics) is returned."""
+    done, found = _fuzz(target, seconds=seconds, tmp=tmp / "try-1", env=env)
+    if (done.returncode != 0 or found) and replay is not None and _exited(done.stderr, found):
+        # libFuzzer saw the process exit with no Python exception in the target. Seen only
+        # in the full suite, cause unknown (docs/webhook.md, "Fuzzing"): if the input it
+        # blames passes through the same app in the test's process, it is not the input;
+        # fuzz once more, and fail if that fails too.
+        replay(found[0].read_bytes())
+        (tmp / "first-try.log").write_text(done.stderr[-6000:])
+        done, found = _fuzz(target, seconds=seconds, tmp=tmp / "try-2", env=env)
+    if done.returncode != 0 or found:
+        kept = REGRESSIONS / target
+        raise AssertionError(
+            f"the {target} fuzzer failed (exit {done.returncode}); keep the input as a "
+            f"regression case: cp {' '.join(map(str, found)) or '<artifact>'} {kept}/\n"
+            + _exception(done.stderr)
+            + done.stderr[-3000:]
+        )
+    return done.stderr
+
+
+def _exited(stderr: str, found: list[Path]) -> bool:
+    """libFuzzer's "fuzz target exited" with an input, and no Python exception."""
+    return (
+        "libFuzzer: fuzz target exited" in stderr
+        and "Uncaught Python exception" not in stderr
+        and len(found) == 1
+    )
+
+
+def _fuzz(
+    target: str, *, seconds: int, tmp: Path, env: dict[str, str] | None
+) -> tuple[subprocess.CompletedProcess[str], list[Path]]:
+    """One libFuzzer run of `target`: its process, and the inputs it kept as failures."""
+    tmp.mkdir(parents=True)
     corpus = tmp / "corpus"
     corpus.mkdir()
     for i, seed in enumerate(seeds()):
@@ -361,16 +402,7 @@ def run_atheris(target: str, *, seconds: int, tmp: Path, env: dict[str, str] | N
         env={**os.environ, "PYTHONSAFEPATH": "1", **(env or {})},
         check=False,
     )
-    found = sorted(artifacts.iterdir())
-    if done.returncode != 0 or found:
-        kept = REGRESSIONS / target
-        raise AssertionError(
-            f"the {target} fuzzer failed (exit {done.returncode}); keep the input as a "
-            f"regression case: cp {' '.join(map(str, found)) or '<artifact>'} {kept}/\n"
-            + _exception(done.stderr)
-            + done.stderr[-3000:]
-        )
-    return done.stderr
+    return done, sorted(artifacts.iterdir())
 
 
 def _exception(stderr: str) -> str:

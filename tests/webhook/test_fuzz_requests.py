@@ -22,23 +22,28 @@ from whisperer.api.state import Settings
 KEPT = sorted((fuzz.REGRESSIONS / "requests").glob("*"))
 
 
-def test_inputs_that_once_failed_do_not(hooks: Any) -> None:
-    if not KEPT:
-        pytest.skip("no request-path regression kept yet")
+def replay(hooks: Any, inputs: list[bytes]) -> None:
+    """Each input through the real app in this process, as the fuzzer's target calls it."""
     state = build_state(str(hooks.webhook_kubeconfig), Settings(write_timeout=5.0))
     app = create_app(state)
 
-    async def replay() -> None:
+    async def each() -> None:
         await state.registry.refresh()
-        for kept in [*KEPT]:
-            status, body = await fuzz.call(app, fuzz.read(kept.read_bytes()), key=hooks.key)
+        for data in inputs:
+            status, body = await fuzz.call(app, fuzz.read(data), key=hooks.key)
             fuzz.check_answer(status, body)
         await state.akube.close()
 
     try:
-        asyncio.run(replay())
+        asyncio.run(each())
     finally:
         state.kube.close()
+
+
+def test_inputs_that_once_failed_do_not(hooks: Any) -> None:
+    if not KEPT:
+        pytest.skip("no request-path regression kept yet")
+    replay(hooks, [kept.read_bytes() for kept in KEPT])
 
 
 def test_atheris_finds_nothing(hooks: Any, tmp_path: Path) -> None:
@@ -47,5 +52,11 @@ def test_atheris_finds_nothing(hooks: Any, tmp_path: Path) -> None:
         "WHISPERER_FUZZ_KUBECONFIG": str(hooks.webhook_kubeconfig),
         "WHISPERER_FUZZ_KEY": hooks.key,
     }
-    stats = fuzz.run_atheris("requests", seconds=seconds, tmp=tmp_path, env=env)
+    stats = fuzz.run_atheris(
+        "requests",
+        seconds=seconds,
+        tmp=tmp_path,
+        env=env,
+        replay=lambda data: replay(hooks, [data]),
+    )
     assert fuzz.runs(stats) > 100, stats[-2000:]
