@@ -23,6 +23,13 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+def parse_time(value: object) -> datetime | None:
+    """A stored time (RFC 3339, as `rfc3339` writes it), or None when there is none."""
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
 class Clock(Protocol):
     """Where "now" comes from."""
 
@@ -117,4 +124,4 @@ async def _wait(
             w.cancel()
 
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "rfc3339"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "parse_time", "rfc3339"]

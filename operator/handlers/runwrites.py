@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+from whisperer.operator.clock import parse_time
 from whisperer.operator.errors import NotFoundError, WhispererError
 from whisperer.operator.kube.events import event_body
 from whisperer.operator.models.v1alpha1 import Runbook, RunbookExecution
@@ -20,13 +20,6 @@ from whisperer.operator.services.remediation import report, steps
 
 log = logging.getLogger(__name__)
 PLURAL = "runbookexecutions"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A status time (RFC 3339), or None."""
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 class RunWrites:
@@ -131,4 +124,4 @@ class RunWrites:
             log.info("run %s: incident %s is gone", run.metadata.name, ref.name)
 
 
-__all__ = ["PLURAL", "RunWrites", "parse_time"]
+__all__ = ["PLURAL", "RunWrites"]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from whisperer.operator.clock import rfc3339
+from whisperer.operator.clock import parse_time, rfc3339
 from whisperer.operator.models.v1alpha1 import API_VERSION
 from whisperer.operator.services.correlation.correlator import OpenIncident
 from whisperer.operator.services.correlation.priority import priority
@@ -18,13 +18,6 @@ JOINING_KEPT = 1000  # the model's bound on status.correlation.joining
 def iso(when: datetime) -> str:
     """RFC 3339, UTC, to the second (as the incident's fields are written)."""
     return rfc3339(when)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A stored time, or None."""
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def new_incident_body(incident: OpenIncident, namespace: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from whisperer.operator.clock import Clock
+from whisperer.operator.clock import Clock, parse_time
 from whisperer.operator.models.v1alpha1 import Alert
 from whisperer.operator.services import assessment, lifecycle
 from whisperer.operator.services.configstore import ConfigStore
@@ -39,7 +39,6 @@ from whisperer.operator.services.correlation.incidents import (
     incident_status,
     iso,
     new_incident_body,
-    parse_time,
     remembered,
 )
 from whisperer.operator.services.correlation.lock import decision_lock
