@@ -1,8 +1,10 @@
-"""`company list|show|rotate-key`: the clients, where their tools post, and a ready
-integration snippet per monitoring tool (docs/integrations/ says the same, step by step)."""
+"""`company list|show|rotate-key|resume-auto-runs`: the clients, where their tools post, a
+ready integration snippet per monitoring tool (docs/integrations/ says the same, step by
+step), and the automatic runs' circuit breaker."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from whisperer.cli.flags import Subparsers, command
@@ -12,6 +14,7 @@ from whisperer.cli.session import Session
 from whisperer.operator.errors import ForbiddenError
 from whisperer.operator.services.tenancy import (
     PLATFORM_NAMESPACE,
+    RESUME_ANNOTATION,
     ROTATE_ANNOTATION,
     company_of_namespace,
 )
@@ -90,8 +93,16 @@ def run_show(s: Session) -> int:
         "contacts": sp.get("contacts") or [],
         "assets": len(sp.get("assets") or []),
         "ready": _ready(company),
+        "autoRemediation": st.get("autoRemediation") or {"paused": False},
         "integrations": snippets,
     }
+    breaker = data["autoRemediation"]
+    auto = (
+        f"PAUSED since {breaker.get('pausedAt')}: {breaker.get('message')} "
+        f"(kubectl whisper company resume-auto-runs {data['name']})"
+        if breaker.get("paused")
+        else ("on" if (sp.get("remediation") or {}).get("autoRunLowRisk") else "off")
+    )
 
     def text() -> str:
         head = pairs(
@@ -106,6 +117,7 @@ def run_show(s: Session) -> int:
                 ("aws external id", str(data["externalId"] or "")),
                 ("admins", ", ".join(data["admins"])),
                 ("assets", str(data["assets"])),
+                ("automatic runs", auto),
             ]
         )
         parts = [head]
@@ -139,10 +151,32 @@ def run_rotate(s: Session) -> int:
     return 0
 
 
+def run_resume(s: Session) -> int:
+    name = s.args.company_name
+    company = s.get("companies", name)
+    breaker = (company.get("status") or {}).get("autoRemediation") or {}
+    if not breaker.get("paused"):
+        print(
+            f"{name}: automatic runs are not paused; recording the request anyway", file=sys.stderr
+        )
+    value = s.args.request or s.stamp()
+    body = s.patch("companies", name, {"metadata": {"annotations": {RESUME_ANNOTATION: value}}})
+    emit_one(
+        body,
+        output=s.args.output,
+        text=lambda: (
+            f"company.alertwhisperer.io/{name} automatic runs resume requested ({value!r}); "
+            "failures before now no longer count"
+        ),
+        name=f"company.alertwhisperer.io/{name}",
+    )
+    return 0
+
+
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "company",
-        help="clients: list, show (webhook and integrations), rotate-key",
+        help="clients: list, show (webhook and integrations), rotate-key, resume-auto-runs",
         description="Companies (the MSP's clients).",
     )
     group = p.add_subparsers(dest="company_command", required=True, metavar="ACTION")
@@ -164,3 +198,11 @@ def register(sub: Subparsers) -> None:
     )
     rk.add_argument("company_name", metavar="NAME")
     rk.add_argument("--request", metavar="ID", help="the request's id (a ticket); default: now")
+    ra = command(
+        group,
+        "resume-auto-runs",
+        run_resume,
+        "resume automatic runs the circuit breaker paused (MSP admins)",
+    )
+    ra.add_argument("company_name", metavar="NAME")
+    ra.add_argument("--request", metavar="ID", help="the request's id (a ticket); default: now")

@@ -1,6 +1,7 @@
 """Automatic runs: a new incident whose suggested runbook is low risk, where the company
 allows it, gets a RunbookExecution the operator creates itself (`auto-<incident>`,
-`requestedBy: operator:auto-remediation`): once per incident, the name being the record."""
+`requestedBy: operator:auto-remediation`): once per incident, the name being the record;
+none while the company's automatic runs are paused (`handlers/breaker.py`)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,16 @@ Key = tuple[str, str]
 class AutoRuns:
     """Creates the automatic runs; `schedule` hands each to the remediator."""
 
-    def __init__(self, runtime: Runtime, *, schedule: Callable[[Key, datetime], None]) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        schedule: Callable[[Key, datetime], None],
+        paused: Callable[[str], bool],
+    ) -> None:
         self._rt = runtime
         self._schedule = schedule
+        self._paused = paused
         self._created: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -46,7 +54,8 @@ class AutoRuns:
             return
         if (namespace, name) in self._created:
             return
-        facts = self._rt.config.facts(company_of_namespace(namespace) or "")
+        company = company_of_namespace(namespace) or ""
+        facts = self._rt.config.facts(company)
         rb_namespace, _, rb_name = found[0].rpartition("/")
         runbook = self._rt.config.runbook(rb_namespace, rb_name)
         if (
@@ -55,6 +64,14 @@ class AutoRuns:
             or runbook is None
             or runbook.spec.risk != "low"
         ):
+            return
+        if self._paused(company):
+            log.info(
+                "incident %s/%s: no automatic run of %s: the company's automatic runs are paused",
+                namespace,
+                incident,
+                found[0],
+            )
             return
         self._created.add((namespace, name))
         task = asyncio.get_running_loop().create_task(self._create(namespace, incident, found))

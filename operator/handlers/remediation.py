@@ -12,6 +12,7 @@ from typing import Any
 
 from whisperer.operator.errors import TemporaryError
 from whisperer.operator.handlers.autoruns import AutoRuns
+from whisperer.operator.handlers.breaker import Breaker
 from whisperer.operator.handlers.clouds import Clouds
 from whisperer.operator.handlers.runsteps import RETRY, RunSteps
 from whisperer.operator.handlers.runwrites import PLURAL
@@ -42,11 +43,17 @@ class Remediator:
         self._again: set[Key] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.breaker = Breaker(runtime)
         self._steps = RunSteps(
-            runtime, clouds, schedule=self._schedule, crash_at=crash_at, per_company=per_company
+            runtime,
+            clouds,
+            schedule=self._schedule,
+            breaker=self.breaker,
+            crash_at=crash_at,
+            per_company=per_company,
         )
         self.stats = self._steps.stats
-        self._auto = AutoRuns(runtime, schedule=self._schedule)
+        self._auto = AutoRuns(runtime, schedule=self._schedule, paused=self.breaker.paused)
         self.reconciles = 0
 
     def close(self) -> None:
@@ -78,6 +85,7 @@ class Remediator:
         for body in items:
             self._steps.track(body)
             self._schedule(object_key(body), clock.now())
+        self.breaker.start()
         tasks: set[asyncio.Task[None]] = set()
         limit = asyncio.Semaphore(IN_FLIGHT)
         while True:

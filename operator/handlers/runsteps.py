@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from whisperer.operator.clock import rfc3339
+from whisperer.operator.clock import parse_time, rfc3339
 from whisperer.operator.errors import (
     AssumeRoleDeniedError,
     ForbiddenError,
@@ -29,8 +29,9 @@ from whisperer.operator.errors import (
     PermanentError,
     UndeliverableError,
 )
+from whisperer.operator.handlers.breaker import Breaker
 from whisperer.operator.handlers.clouds import Clouds, Session
-from whisperer.operator.handlers.runwrites import PLURAL, RunWrites, parse_time
+from whisperer.operator.handlers.runwrites import PLURAL, RunWrites
 from whisperer.operator.kube.watch import object_key
 from whisperer.operator.models.v1alpha1 import Company, Runbook, RunbookExecution
 from whisperer.operator.runtime import Runtime
@@ -80,11 +81,13 @@ class RunSteps:
         clouds: Clouds,
         *,
         schedule: Callable[[Key, datetime], None],
+        breaker: Breaker,
         crash_at: str | None = None,
         per_company: int = 5,
     ) -> None:
         self._rt = runtime
         self._clouds = clouds
+        self._breaker = breaker
         self._schedule = schedule
         self._crash_at = crash_at
         self._sessions: dict[Key, Session] = {}
@@ -243,6 +246,7 @@ class RunSteps:
             technicians={t.spec.username for t in self._rt.config.technicians()},
             created_at=created,
             now=now,
+            paused=self._breaker.paused(company.metadata.name),
         )
 
     async def _decided(
@@ -520,6 +524,7 @@ class RunSteps:
         waited for it."""
         key = object_key(body)
         phase = (body.get("status") or {}).get("phase")
+        self._breaker.observe(body)
         if phase in blast.ACTIVE:
             targets = frozenset((body.get("spec") or {}).get("targets") or [])
             self._holding[key] = blast.Holding(key[0], targets)

@@ -14,6 +14,8 @@ PLATFORM_NAMESPACE = "alert-whisperer"
 COMPANY_LABEL = "alertwhisperer.io/company"
 MANAGED = {"app.kubernetes.io/managed-by": "alert-whisperer"}
 ROTATE_ANNOTATION = "alertwhisperer.io/rotate-credentials"
+RESUME_ANNOTATION = "alertwhisperer.io/resume-auto-remediation"
+"""An MSP admin sets it (any new value) to resume paused automatic runs."""
 RETAINED_LABEL = "alertwhisperer.io/retained"
 
 Body = dict[str, Any]

@@ -33,7 +33,8 @@ def test_every_command_group_is_there() -> None:
         "incidents", "inc", "show", "ack", "assign", "note", "wait-customer", "resume",
         "resolve", "reopen", "alerts", "runbooks", "run", "runs", "approve", "reject", "logs",
         "silence create", "silence list", "silence expire", "company list", "company show",
-        "company rotate-key", "report", "whoami", "diff", "version", "completion",
+        "company rotate-key", "company resume-auto-runs", "report", "whoami", "diff", "version",
+        "completion",
     ):  # fmt: skip
         assert expected in COMMANDS
 

@@ -127,6 +127,18 @@ def test_rotate_key_is_for_msp_admins(shop: Shop) -> None:
     assert annotations["alertwhisperer.io/rotate-credentials"] == "T-1"
 
 
+def test_resume_auto_runs_is_for_msp_admins_and_show_tells_the_breakers_state(shop: Shop) -> None:
+    line = refused(shop.who("company-admin"), "company", "resume-auto-runs", shop.company)
+    assert line.startswith(f"error: refused: patch companies/{shop.company}: ")
+    ok(shop.who("msp-admin"), "company", "resume-auto-runs", shop.company, "--request", "T-2")
+    annotations = shop.admin.get("companies", shop.company)["metadata"]["annotations"]
+    assert annotations["alertwhisperer.io/resume-auto-remediation"] == "T-2"
+    shown = ok(shop.who("msp-admin"), "company", "show", shop.company)
+    assert "automatic runs" in shown
+    data = as_json(shop.who("msp-admin"), "company", "show", shop.company)
+    assert data["autoRemediation"]["paused"] is False
+
+
 def test_the_report_comes_from_the_operators_numbers_and_the_incidents(shop: Shop) -> None:
     name = shop.new_incident()
     ok(shop.who("technician"), "ack", name, "--company", shop.company)

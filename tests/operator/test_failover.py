@@ -18,15 +18,21 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from kubernetes import client
 from support.alerts import operator_kubeconfig, wait_namespace
+from support.arm_stub import arm_stub
 from support.cluster import Cluster, wait_for
 from support.incidents import fire, incident_for, sent_entry, status, z
 from support.mailcompany import mail_company
+from support.moto import Invocation, aws_double
 from support.operator import operator_process
+from support.remediation import ACCOUNT, INSTANCE, REGION, ROLE, cloud_environment, runbook
 from support.smtp import free_port, smtp_server
 
+from whisperer.operator.errors import WhispererError
 from whisperer.operator.kube import KubeClient
 
 NAMESPACE, LEASE = "alert-whisperer", "alert-whisperer-operator"
@@ -167,3 +173,151 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
         ]
         timeline = status(admin, company, name).get("timeline") or []
         assert len(timeline) == len({(t["type"], t["at"], t.get("actor")) for t in timeline})
+
+
+def test_a_failover_while_a_run_polls_and_a_breach_is_due_sends_nothing_twice(
+    cluster: Cluster, admin: KubeClient, tmp_path: Path
+) -> None:
+    """Two operators; the leader has an automatic run polling SSM (moto) and the incident's
+    response deadline 20 s ahead when it is killed. The standby takes over, finishes the run
+    from its recorded command (moto holds one command), records the breach and its
+    escalation once, and every message goes out once."""
+    kubeconfig = operator_kubeconfig(cluster)
+    s = uuid.uuid4().hex[:6]
+    ids = {f"op-c-{s}": free_port(), f"op-d-{s}": free_port()}
+    aws_spec = {
+        "assets": [
+            {
+                "name": "db01",
+                "platform": "linux",
+                "cloud": "aws",
+                "instanceId": INSTANCE,
+                "region": REGION,
+            }
+        ],
+        "cloud": {"aws": [{"accountId": ACCOUNT, "roleArn": ROLE, "regions": [REGION]}]},
+        "remediation": {"autoRunLowRisk": True},
+    }
+    policy = {
+        "targets": [{"severity": "high", "responseMinutes": 1, "resolutionMinutes": 60}],
+        "coverage": {"type": "24x7"},
+        "warningLeadMinutes": 1,
+        "escalationRepeatMinutes": 0,
+    }
+    with (
+        smtp_server() as box,
+        aws_double(tmp_path) as aws,
+        arm_stub(tmp_path) as arm,
+        pytest.MonkeyPatch.context() as mp,
+        contextlib.ExitStack() as stack,
+    ):
+        cloud_environment(mp, aws_url=aws.url, arm=arm, tmp=str(tmp_path))
+        # Polled ten times (2-5 s apart) before it ends: in flight across the takeover.
+        aws.script(
+            INSTANCE,
+            *[Invocation("InProgress", "InProgress")] * 10,
+            Invocation("Success", "Success", 0, stdout="cleaned 2.1 GiB"),
+        )
+        names = stack.enter_context(
+            mail_company(admin, box, prefix="fo", policy=policy, company=aws_spec)
+        )
+        company = names["company"]
+        ns = f"company-{company}"
+        procs = {
+            identity: stack.enter_context(
+                operator_process(
+                    kubeconfig,
+                    tmp_path / f"{identity}.log",
+                    env={**ELECTION, "POD_NAME": identity},
+                    args=["--metrics-address", f"127.0.0.1:{port}"],
+                )
+            )
+            for identity, port in ids.items()
+        }
+
+        def logs() -> str:
+            return "\n".join(
+                f"--- {i}\n" + (tmp_path / f"{i}.log").read_text()[-2500:] for i in ids
+            )
+
+        leader = wait_for(
+            lambda: (
+                (h := holder(admin)) in ids and probe(ids[h], "/readyz") == (200, "active\n") and h
+            ),
+            timeout=120,
+            what="one operator to lead and be active",
+        )
+        [standby] = [i for i in ids if i != leader]
+        wait_namespace(admin, company)
+        runbook(admin, ns, f"{company}-fix")
+        wait_for(
+            lambda: (admin.get("runbooks", f"{company}-fix", ns).get("status") or {}).get(
+                "conditions"
+            ),
+            timeout=30,
+            what="the operator to see the runbook",
+        )
+        # Opened 40 s ago on a 1-minute response target: warned at once, breached in 20 s.
+        opened = datetime.now(UTC) - timedelta(seconds=40)
+        name = incident_for(admin, company, fire(admin, company, at=opened))
+        run = f"auto-{name}"
+
+        def run_phase() -> dict[str, Any]:
+            try:
+                return admin.get("runbookexecutions", run, ns).get("status") or {}
+            except WhispererError:
+                return {}
+
+        running = wait_for(
+            lambda: (st := run_phase()).get("phase") == "Running" and st.get("commandId") and st,
+            timeout=30,
+            what="the automatic run to be polling",
+        )
+        steps = [t["type"] for t in status(admin, company, name).get("timeline") or []]
+        assert "SLABreached" not in steps, (steps, "the machine was too slow for the premise")
+
+        procs[leader].kill()
+        procs[leader].wait(timeout=30)
+        wait_for(lambda: holder(admin) == standby, timeout=DURATION * 4, what="the takeover")
+        assert datetime.now(UTC) < opened + timedelta(seconds=60), "took over after the breach"
+
+        ended = wait_for(
+            lambda: (st := run_phase()).get("phase") in ("Verifying", "Succeeded", "Failed") and st,
+            timeout=90,
+            what="the standby to finish the run",
+        )
+        assert ended["phase"] in ("Verifying", "Succeeded"), (ended, logs())
+        assert ended["commandId"] == running["commandId"]
+        assert ended["intent"]["attempt"] == 1
+        assert len(aws.commands(account=ACCOUNT, region=REGION)) == 1
+
+        def sla_steps() -> list[str]:
+            return [
+                t["type"]
+                for t in status(admin, company, name).get("timeline") or []
+                if t["type"] in ("SLAWarning", "SLABreached", "Escalated")
+            ]
+
+        wait_for(lambda: "Escalated" in sla_steps(), timeout=60, what="the breach's escalation")
+        assert Counter(sla_steps()) == {"SLAWarning": 1, "SLABreached": 1, "Escalated": 1}
+
+        def settled() -> list[dict[str, Any]] | None:
+            entries = status(admin, company, name).get("notifications") or []
+            ours = [e for e in entries if e["channel"] == names["mail"]]
+            return ours if ours and all(e["state"] != "pending" for e in ours) else None
+
+        entries = wait_for(settled, timeout=60, what="every message sent")
+        sent = [e for e in entries if e["state"] == "sent"]
+        kinds = {e["kind"] for e in sent}
+        assert {"assigned", "sla-warning"} <= kinds, entries
+        assert kinds & {"sla-breach", "escalation"}, entries
+        assert all(e["attempts"] == 1 for e in sent), sent
+        wait_for(lambda: len(box.received) >= len(sent), timeout=10, what="the mails")
+        mails = Counter((str(m.message["Subject"]), tuple(m.recipients)) for m in box.received)
+        assert sum(mails.values()) == len(sent) and set(mails.values()) == {1}, mails
+        events = client.CoreV1Api(admin.api_client).list_namespaced_event(
+            ns, field_selector=f"involvedObject.name={name}"
+        )
+        assert all((e.count or 1) == 1 for e in events.items)
+        assert len({(e.reason, e.message) for e in events.items}) == len(events.items)
+        assert probe(ids[standby], "/readyz") == (200, "active\n")

@@ -5,6 +5,7 @@ policies. Each test counts the commands moto (or the stub) holds."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from support.tenancy import COMPANY_ADMIN, MSP_ADMIN, policies_in_force
 
 from whisperer.operator.clock import ManualClock
 from whisperer.operator.kube import KubeClient
+from whisperer.operator.services.tenancy import RESUME_ANNOTATION
 
 GROUP, VERSION = "alertwhisperer.io", "v1alpha1"
 
@@ -404,3 +406,106 @@ def test_azure_busy_or_failing_waits_and_runs_once(
         end = ticking(w.clock, phase_is(admin, ns, "fix-10", "Failed", "Succeeded"), what="run")
         assert end["phase"] == "Succeeded", end["conditions"][0]["message"]
         assert len(w.arm.run_commands_on("vm-web01")) == 1
+
+
+def test_automatic_runs_pause_after_repeated_failures_until_an_msp_admin_resumes_them(
+    w: World, admin: KubeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three failed automatic runs within the window trip the company's circuit breaker: the
+    Company says so (condition, status, one Warning Event naming the runs), the next incident
+    gets no automatic run, a company admin may not resume it, and an MSP admin's resume
+    request lets the next incident's run start."""
+    caplog.set_level(logging.INFO, logger="whisperer.operator.handlers.autoruns")
+    remediation = {
+        "autoRunLowRisk": True,
+        "circuitBreaker": {"failureThreshold": 3, "window": "1h"},
+    }
+    hosts = [f"web{i:02d}" for i in range(1, 6)]
+    ids = {h: f"i-{i + 0x200:017x}" for i, h in enumerate(hosts)}
+    with company(admin, "brk", remediation=remediation, admins=[COMPANY_ADMIN]) as name:
+        ns = f"company-{name}"
+        assets = [
+            {"name": h, "platform": "linux", "cloud": "aws", "instanceId": ids[h], "region": REGION}
+            for h in hosts
+        ]
+        custom(admin).patch_cluster_custom_object(
+            GROUP, VERSION, "companies", name, {"spec": {"assets": assets}}
+        )
+        runbook(admin, ns, f"{name}-fix")
+        for h in hosts:
+            w.aws.script(ids[h], Invocation("Failed", "Failed", 1, stderr="disk still full"))
+
+        def breaker() -> dict[str, Any]:
+            return (admin.get("companies", name).get("status") or {}).get("autoRemediation") or {}
+
+        def condition() -> dict[str, Any]:
+            found = admin.get("companies", name).get("status", {}).get("conditions") or []
+            return next((c for c in found if c["type"] == "AutoRemediationPaused"), {})
+
+        failed = []
+        for h in hosts[:3]:
+            w.clock.advance(timedelta(minutes=1))
+            incident = incident_for(admin, name, fire(admin, name, at=w.clock.now(), asset=h))
+            run = f"auto-{incident}"
+            end = ticking(w.clock, phase_is(admin, ns, run, "Failed", "Succeeded"), what=run)
+            assert (end["phase"], end["outcome"]) == ("Failed", "Failed"), end
+            failed.append(run)
+        state = wait_for(lambda: breaker().get("paused"), timeout=30, what="the pause")
+        assert state is True
+        assert sorted(breaker()["failedRuns"]) == sorted(failed)
+        paused = condition()
+        assert (paused["status"], paused["reason"]) == ("True", "AutoRunsFailing"), paused
+        assert "3 automatic runs failed or were ineffective within 1h" in paused["message"]
+        events = [
+            e
+            for e in client.CoreV1Api(admin.api_client).list_namespaced_event("default").items
+            if e.involved_object.name == name and e.reason == "AutoRemediationPaused"
+        ]
+        assert len(events) == 1 and events[0].type == "Warning"
+        assert all(r in events[0].message for r in failed)
+        assert len(commands(w)) == 3
+
+        # The next incident: no automatic run (the operator says why).
+        w.clock.advance(timedelta(minutes=1))
+        fourth = incident_for(admin, name, fire(admin, name, at=w.clock.now(), asset=hosts[3]))
+        wait_for(
+            lambda: any(
+                fourth in r.getMessage() and "paused" in r.getMessage() for r in caplog.records
+            ),
+            timeout=30,
+            what="the operator to skip the automatic run",
+        )
+        assert not [
+            r
+            for r in custom(admin).list_namespaced_custom_object(
+                GROUP, VERSION, ns, "runbookexecutions"
+            )["items"]
+            if r["metadata"]["name"] == f"auto-{fourth}"
+        ]
+
+        # A company admin may not resume; an MSP admin may.
+        resume = {"metadata": {"annotations": {RESUME_ANNOTATION: "looked-at-disks"}}}
+        with pytest.raises(client.ApiException) as refused:
+            custom(w.clients["company-admin"]).patch_cluster_custom_object(
+                GROUP, VERSION, "companies", name, resume
+            )
+        assert refused.value.status == 403
+        custom(w.clients["msp-admin"]).patch_cluster_custom_object(
+            GROUP, VERSION, "companies", name, resume
+        )
+        wait_for(
+            lambda: breaker().get("resumed") == "looked-at-disks" and not breaker()["paused"],
+            timeout=30,
+            what="the resume",
+        )
+        assert condition()["status"] == "False"
+        w.aws.script(ids[hosts[4]], Invocation("Success", "Success", 0))
+        w.clock.advance(timedelta(minutes=1))
+        fifth = incident_for(admin, name, fire(admin, name, at=w.clock.now(), asset=hosts[4]))
+        started = ticking(
+            w.clock,
+            phase_is(admin, ns, f"auto-{fifth}", "Verifying", "Succeeded", "Failed"),
+            what="the automatic run after the resume",
+        )
+        assert started["phase"] == "Verifying", started
+        assert not breaker()["paused"]  # the three failures before the resume do not count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, field_validator
@@ -240,6 +241,22 @@ class WebhookSettings(Schema):
     )
 
 
+class CircuitBreaker(Schema):
+    """When automatic runs keep failing, stop starting them until an MSP admin has looked."""
+
+    enabled: bool = Field(default=True, description="Whether failures pause automatic runs.")
+    failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="This many automatic runs failed (or ineffective) within `window` pause "
+        "automatic runs for the company.",
+    )
+    window: str = Field(
+        default="1h", pattern=DURATION, description="How far back failures are counted."
+    )
+
+
 class RemediationSettings(Schema):
     """What the operator may fix by itself for this company."""
 
@@ -253,6 +270,11 @@ class RemediationSettings(Schema):
         default="4h",
         pattern=DURATION,
         description="How long a run waits for approval before it expires (phase Expired).",
+    )
+    circuit_breaker: CircuitBreaker = Field(
+        default_factory=CircuitBreaker,
+        description="Pause automatic runs when too many of them fail (resumed by an MSP admin "
+        "with the alertwhisperer.io/resume-auto-remediation annotation).",
     )
 
 
@@ -429,6 +451,26 @@ class CompanySpec(Schema):
     )
 
 
+class AutoRemediationState(Schema):
+    """The circuit breaker's state (its only writer is the operator's breaker)."""
+
+    paused: bool = Field(default=False, description="Whether automatic runs are paused.")
+    paused_at: datetime | None = Field(default=None, description="When they were paused.")
+    message: str = Field(default="", max_length=1024, description="Why (the failed runs).")
+    failed_runs: list[Name] = Field(
+        default_factory=list, max_length=100, description="The runs that tripped it."
+    )
+    resumed: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The last resume request carried out (the value of the "
+        "alertwhisperer.io/resume-auto-remediation annotation).",
+    )
+    resumed_at: datetime | None = Field(
+        default=None, description="When; failures before it are not counted again."
+    )
+
+
 class CompanyStatus(StatusBase):
     """What the operator made of the company."""
 
@@ -447,6 +489,9 @@ class CompanyStatus(StatusBase):
         "alertwhisperer.io/rotate-credentials annotation).",
     )
     open_incidents: int | None = Field(default=None, ge=0, description="Open incidents now.")
+    auto_remediation: AutoRemediationState | None = Field(
+        default=None, description="Whether automatic runs are paused (the circuit breaker)."
+    )
     monthly_reports: list[MonthlySummary] = Field(
         default_factory=list,
         max_length=24,
@@ -482,4 +527,12 @@ class Company(Resource):
 
 
 # Names used by other modules.
-__all__ = ["Asset", "Company", "CompanySpec", "CompanyStatus", "Name"]
+__all__ = [
+    "Asset",
+    "AutoRemediationState",
+    "CircuitBreaker",
+    "Company",
+    "CompanySpec",
+    "CompanyStatus",
+    "Name",
+]

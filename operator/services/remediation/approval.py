@@ -64,9 +64,11 @@ def decide(
     technicians: Collection[str],
     created_at: datetime,
     now: datetime,
+    paused: bool = False,
 ) -> Decision:
     """The approve step: the decision in the spec checked against the rules, the company's
-    policy for low risk, or waiting until the approval timeout."""
+    policy for low risk, or waiting until the approval timeout. While the company's automatic
+    runs are `paused` (the circuit breaker), an automatic run waits for a person instead."""
     requested_by = run.spec.requested_by
     approval = run.spec.approval
     if approval is not None:
@@ -99,7 +101,8 @@ def decide(
             approval.by,
             f"{risk}-risk run approved by {approval.by} ({role})",
         )
-    if risk == "low" and auto_run_low_risk:
+    held = paused and requested_by == AUTO_ACTOR
+    if risk == "low" and auto_run_low_risk and not held:
         policy = f"policy:Company/{company}/spec.remediation.autoRunLowRisk"
         return Decision(
             "Approved", "AutoApproved", policy, "low-risk run approved by the company's policy"
@@ -119,6 +122,15 @@ def decide(
     )
     if risk == "low":
         who = "a company admin or an MSP admin"
+    if held:
+        return Decision(
+            "AwaitingApproval",
+            "AutoRemediationPaused",
+            requested_by,
+            f"automatic runs of this company are paused (too many failed): waiting for {who} "
+            "to approve this one",
+            expires_at=expires,
+        )
     return Decision(
         "AwaitingApproval",
         "AwaitingApproval",
