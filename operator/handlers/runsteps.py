@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 RETRY = timedelta(seconds=15)
 VERIFY_EVERY = timedelta(seconds=2)
 Key = tuple[str, str]
-Asked = tuple[str, tuple[str, ...] | None, str]
-"""What an access review asked: the approver, the approval's groups, the risk."""
+Asked = tuple[str, str, tuple[str, ...] | None, str]
+"""What an access review asked: of which run (its uid), the approver, the approval's groups,
+the risk."""
 
 
 def _reason_of(exc: PermanentError) -> str:
@@ -260,10 +261,11 @@ class RunSteps:
 
         decision = decide(None)
         if decision.unverified:
-            decision = decide(await self._review(key, run, admitted.risk))
+            uid = str((body.get("metadata") or {}).get("uid") or "")
+            decision = decide(await self._review(key, uid, run, admitted.risk))
         return decision
 
-    async def _review(self, key: Key, run: RunbookExecution, risk: str) -> AccessReview:
+    async def _review(self, key: Key, uid: str, run: RunbookExecution, risk: str) -> AccessReview:
         """May the approver, in the groups recorded with the approval (admission checked
         them against the approving request), `approve` this risk in the run's namespace?
         A SubjectAccessReview, asked outside any lock; an error asking is temporary (the
@@ -271,7 +273,7 @@ class RunSteps:
         given = run.spec.approval
         assert given is not None
         groups = None if given.groups is None else tuple(given.groups)
-        asked: Asked = (given.by, groups, risk)
+        asked: Asked = (uid, given.by, groups, risk)
         kept = self._reviews.get(key)
         if kept is not None and kept[0] == asked:
             return kept[1]

@@ -20,6 +20,7 @@ from whisperer.operator.models.v1alpha1 import RunbookExecution
 from whisperer.operator.runtime import Runtime
 
 KEY = ("company-acme", "run-1")
+UID = "5e1f6a52-0000-4000-8000-000000000001"
 
 
 class FakeKube:
@@ -73,14 +74,14 @@ def test_asked_with_the_approvals_groups_once_per_approval() -> None:
     kube = FakeKube(AccessReview(True, "allowed by a binding"), AccessReview(False))
     s = steps(kube)
     groups = ["alertwhisperer.io:msp-admins", "system:authenticated"]
-    first = asyncio.run(s._review(KEY, run(groups=groups), "high"))
-    again = asyncio.run(s._review(KEY, run(groups=groups), "high"))
+    first = asyncio.run(s._review(KEY, UID, run(groups=groups), "high"))
+    again = asyncio.run(s._review(KEY, UID, run(groups=groups), "high"))
     assert first == again == AccessReview(True, "allowed by a binding")
     assert kube.asked == [
         ("boss@msp.example", groups, "approve", "risklevels", "company-acme", "high"),
     ]
     # Another approval (here: no groups) is another question.
-    assert asyncio.run(s._review(KEY, run(), "high")) == AccessReview(False)
+    assert asyncio.run(s._review(KEY, UID, run(), "high")) == AccessReview(False)
     assert kube.asked[1] == (
         "boss@msp.example",
         None,
@@ -89,6 +90,10 @@ def test_asked_with_the_approvals_groups_once_per_approval() -> None:
         "company-acme",
         "high",
     )
+    # So is the same approval on a run of the same name made anew.
+    kube.answers.append(AccessReview(True))
+    asyncio.run(s._review(KEY, "another-uid", run(), "high"))
+    assert len(kube.asked) == 3
 
 
 @pytest.mark.parametrize(
@@ -99,7 +104,7 @@ def test_an_error_asking_is_temporary_and_the_next_look_asks_again(error: Except
     kube = FakeKube(error, AccessReview(True))
     s = steps(kube)
     with pytest.raises(TemporaryError) as info:
-        asyncio.run(s._review(KEY, run(), "medium"))
+        asyncio.run(s._review(KEY, UID, run(), "medium"))
     if isinstance(error, ForbiddenError):  # our own permission missing: wait, do not refuse
         assert str(info.value) == (
             "asking RBAC whether boss@msp.example may approve a medium-risk run: cannot create"
@@ -107,14 +112,14 @@ def test_an_error_asking_is_temporary_and_the_next_look_asks_again(error: Except
         assert info.value.delay == 15
     else:
         assert info.value is error
-    assert asyncio.run(s._review(KEY, run(), "medium")) == AccessReview(True)
+    assert asyncio.run(s._review(KEY, UID, run(), "medium")) == AccessReview(True)
     assert len(kube.asked) == 2
 
 
 def test_a_run_past_its_approval_forgets_the_verdict() -> None:
     kube = FakeKube(AccessReview(True), AccessReview(True))
     s = steps(kube)
-    asyncio.run(s._review(KEY, run(), "high"))
+    asyncio.run(s._review(KEY, UID, run(), "high"))
     s.track({"metadata": {"namespace": KEY[0], "name": KEY[1]}, "status": {"phase": "Running"}})
-    asyncio.run(s._review(KEY, run(), "high"))
+    asyncio.run(s._review(KEY, UID, run(), "high"))
     assert len(kube.asked) == 2
