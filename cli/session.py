@@ -67,9 +67,16 @@ class Session:
 
     def user(self) -> str:
         """The caller's user name, as the API server knows it."""
+        return str(self._whoami()["username"])
+
+    def groups(self) -> list[str]:
+        """The caller's groups, as the API server knows them."""
+        return [str(g) for g in self._whoami()["groups"]]
+
+    def _whoami(self) -> Body:
         if self._who is None:
             self._who = self.kube.whoami()
-        return str(self._who["username"])
+        return self._who
 
     def now(self) -> datetime:
         return self.clock.now()

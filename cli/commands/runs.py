@@ -161,6 +161,9 @@ def run_runs(s: Session) -> int:
 def _decide(s: Session, decision: str) -> int:
     ns = s.need_namespace(decision.lower())
     user = s.user()
+    # Admission checks they are the caller's; the operator asks RBAC with them before it
+    # dispatches, so an MSP admin who may approve through a group is recognised.
+    groups = s.groups()
     name = s.args.run
 
     def change(run: Body) -> Body | None:
@@ -179,6 +182,7 @@ def _decide(s: Session, decision: str) -> int:
             "by": user,
             "at": s.stamp(),
             "reason": s.args.reason or "",
+            "groups": groups,
         }
         return {"spec": {"approval": approval}}
 

@@ -27,11 +27,13 @@ from whisperer.operator.errors import (
     InvalidError,
     NotFoundError,
     PermanentError,
+    UnavailableError,
     UndeliverableError,
 )
 from whisperer.operator.handlers.breaker import Breaker
 from whisperer.operator.handlers.clouds import Clouds, Session
 from whisperer.operator.handlers.runwrites import PLURAL, RunWrites
+from whisperer.operator.kube.client import AccessReview
 from whisperer.operator.kube.watch import object_key
 from whisperer.operator.models.v1alpha1 import Company, Runbook, RunbookExecution
 from whisperer.operator.runtime import Runtime
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 RETRY = timedelta(seconds=15)
 VERIFY_EVERY = timedelta(seconds=2)
 Key = tuple[str, str]
+Asked = tuple[str, str, tuple[str, ...] | None, str]
+"""What an access review asked: of which run (its uid), the approver, the approval's groups,
+the risk."""
 
 
 def _reason_of(exc: PermanentError) -> str:
@@ -96,6 +101,7 @@ class RunSteps:
         self._blocked: set[Key] = set()
         self._approved_at: dict[Key, float] = {}
         self._cloud: dict[Key, float] = {}
+        self._reviews: dict[Key, tuple[Asked, AccessReview]] = {}
         self.stats = Stats()
         self._writes = RunWrites(runtime, on_stored=self.track, runbook_of=self._runbook)
         self._write = self._writes.write
@@ -108,6 +114,7 @@ class RunSteps:
             body = await self._rt.akube.get(PLURAL, name, namespace)
         except NotFoundError:
             self._sessions.pop(key, None)
+            self._reviews.pop(key, None)
             return None
         self.track(body)
         run = RunbookExecution.from_body(body)
@@ -126,7 +133,7 @@ class RunSteps:
             admitted = steps.admit(run, runbook=found, company=company)
             assert company is not None
             if phase in ("Pending", "AwaitingApproval", "Approved"):
-                decision = self._approve(run, body, admitted, company, now)
+                decision = await self._approve(key, run, body, admitted, company, now)
                 if decision.approved:
                     self._approved_at.setdefault(key, time.perf_counter())
                 if not decision.approved:
@@ -225,29 +232,71 @@ class RunSteps:
             None,
         )
 
-    def _approve(
+    async def _approve(
         self,
+        key: Key,
         run: RunbookExecution,
         body: dict[str, Any],
         admitted: Admitted,
         company: Company,
         now: datetime,
     ) -> approval.Decision:
+        """The approvals table, and for an approval it accepts, RBAC asked about the
+        approver (once per approval: the verdict is kept for later looks)."""
         settings = company.spec.remediation
         created = parse_time((body.get("metadata") or {}).get("creationTimestamp")) or now
-        return approval.decide(
-            run,
-            risk=admitted.risk,
-            company=company.metadata.name,
-            auto_run_low_risk=settings.auto_run_low_risk,
-            medium_by_company_admin=settings.allow_medium_risk_by_company_admin,
-            approval_timeout=parse_duration(settings.approval_timeout),
-            company_admins=company.spec.admins,
-            technicians={t.spec.username for t in self._rt.config.technicians()},
-            created_at=created,
-            now=now,
-            paused=self._breaker.paused(company.metadata.name),
-        )
+
+        def decide(review: AccessReview | None) -> approval.Decision:
+            return approval.decide(
+                run,
+                risk=admitted.risk,
+                company=company.metadata.name,
+                auto_run_low_risk=settings.auto_run_low_risk,
+                medium_by_company_admin=settings.allow_medium_risk_by_company_admin,
+                approval_timeout=parse_duration(settings.approval_timeout),
+                company_admins=company.spec.admins,
+                technicians={t.spec.username for t in self._rt.config.technicians()},
+                created_at=created,
+                now=now,
+                authorized=None if review is None else review.allowed,
+                denial="" if review is None else review.reason,
+                paused=self._breaker.paused(company.metadata.name),
+            )
+
+        decision = decide(None)
+        if decision.unverified:
+            uid = str((body.get("metadata") or {}).get("uid") or "")
+            decision = decide(await self._review(key, uid, run, admitted.risk))
+        return decision
+
+    async def _review(self, key: Key, uid: str, run: RunbookExecution, risk: str) -> AccessReview:
+        """May the approver, in the groups recorded with the approval (admission checked
+        them against the approving request), `approve` this risk in the run's namespace?
+        A SubjectAccessReview, asked outside any lock; an error asking is temporary (the
+        run is looked at again), never a refusal."""
+        given = run.spec.approval
+        assert given is not None
+        groups = None if given.groups is None else tuple(given.groups)
+        asked: Asked = (uid, given.by, groups, risk)
+        kept = self._reviews.get(key)
+        if kept is not None and kept[0] == asked:
+            return kept[1]
+        try:
+            review = await self._rt.akube.may(
+                given.by,
+                None if groups is None else list(groups),
+                "approve",
+                "risklevels",
+                namespace=key[0],
+                name=risk,
+            )
+        except PermanentError as exc:
+            raise UnavailableError(
+                f"asking RBAC whether {given.by} may approve a {risk}-risk run: {exc}",
+                delay=RETRY.total_seconds(),
+            ) from exc
+        self._reviews[key] = (asked, review)
+        return review
 
     async def _decided(
         self,
@@ -525,6 +574,8 @@ class RunSteps:
         key = object_key(body)
         phase = (body.get("status") or {}).get("phase")
         self._breaker.observe(body)
+        if phase in steps.TERMINAL or phase in blast.ACTIVE:
+            self._reviews.pop(key, None)  # past its approval: no more looks at the approver
         if phase in blast.ACTIVE:
             targets = frozenset((body.get("spec") or {}).get("targets") or [])
             self._holding[key] = blast.Holding(key[0], targets)

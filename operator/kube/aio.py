@@ -18,7 +18,14 @@ from typing import Any, cast
 import aiohttp
 
 from whisperer.operator.errors import PermanentError, UnavailableError
-from whisperer.operator.kube.client import Connection, error_for_status, load_connection
+from whisperer.operator.kube.client import (
+    AccessReview,
+    Connection,
+    access_review_body,
+    access_review_of,
+    error_for_status,
+    load_connection,
+)
 from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 
 Body = dict[str, Any]
@@ -117,8 +124,9 @@ class AsyncKube:
         body: Any = None,
         content_type: str = "",
         params: dict[str, str] | None = None,
+        fenced: bool = True,
     ) -> Body:
-        if method != "GET" and self.fence is not None and not self.fence():
+        if fenced and method != "GET" and self.fence is not None and not self.fence():
             raise NotLeaderError(f"{what}: refused, this replica is not the leader")
         session = await self._client()
         headers = {"Content-Type": content_type or "application/json"} if body is not None else {}
@@ -239,6 +247,29 @@ class AsyncKube:
                         yield event
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise UnavailableError(f"{what}: the API server did not answer: {exc!r}") from exc
+
+    async def may(
+        self,
+        user: str,
+        groups: list[str] | None,
+        verb: str,
+        resource: str,
+        namespace: str | None = None,
+        name: str | None = None,
+    ) -> AccessReview:
+        """Whether `user`, in `groups` (none: the user alone), may `verb` our `resource`: a
+        SubjectAccessReview, which changes nothing (so the leader fence does not apply)."""
+        body = access_review_body(
+            user=user, groups=groups, verb=verb, resource=resource, namespace=namespace, name=name
+        )
+        answer = await self._request(
+            "POST",
+            f"{self._base}/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            f"access review of {user}: {verb} {resource}",
+            body=body,
+            fenced=False,
+        )
+        return access_review_of(answer.get("status"))
 
     async def version(self) -> str:
         """The API server's version (a cheap liveness probe)."""

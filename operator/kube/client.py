@@ -123,6 +123,50 @@ def translated_errors(what: str) -> Iterator[None]:
         raise UnavailableError(f"{what}: the API server did not answer: {exc}", delay=5) from exc
 
 
+@dataclass(frozen=True)
+class AccessReview:
+    """RBAC's answer about another user (a SubjectAccessReview): allowed or not, and the
+    authorizer's reason (and evaluation error), when it gave one."""
+
+    allowed: bool
+    reason: str = ""
+
+
+def access_review_body(
+    *,
+    user: str,
+    groups: builtins.list[str] | None,
+    verb: str,
+    resource: str,
+    namespace: str | None,
+    name: str | None,
+) -> Body:
+    """A SubjectAccessReview of `verb` on our `resource` for `user` in `groups` (none: the
+    user alone), the body both clients send."""
+    attributes = {"group": GROUP, "resource": resource, "verb": verb}
+    if namespace:
+        attributes["namespace"] = namespace
+    if name:
+        attributes["name"] = name
+    spec: Body = {"user": user, "resourceAttributes": attributes}
+    if groups:
+        spec["groups"] = builtins.list(groups)
+    return {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": spec,
+    }
+
+
+def access_review_of(status: Body | None) -> AccessReview:
+    """The answer in a SubjectAccessReview's status."""
+    status = status or {}
+    why = "; ".join(
+        str(part) for part in (status.get("reason"), status.get("evaluationError")) if part
+    )
+    return AccessReview(allowed=bool(status.get("allowed")), reason=why)
+
+
 class KubeClient:
     """What the operator, the shim and the plugin need from the API server, and no more."""
 
@@ -259,6 +303,34 @@ class KubeClient:
         with translated_errors(f"can-i {verb} {resource}"):
             result = api.create_self_subject_access_review(review)
         return bool(result.status and result.status.allowed)
+
+    def may(
+        self,
+        user: str,
+        groups: builtins.list[str] | None,
+        verb: str,
+        resource: str,
+        namespace: str | None = None,
+        name: str | None = None,
+    ) -> AccessReview:
+        """Whether `user`, in `groups`, may `verb` our `resource` (a SubjectAccessReview:
+        the caller needs `create` on subjectaccessreviews)."""
+        api = client.AuthorizationV1Api(self.api_client)
+        body = access_review_body(
+            user=user, groups=groups, verb=verb, resource=resource, namespace=namespace, name=name
+        )
+        with translated_errors(f"access review of {user}: {verb} {resource}"):
+            result = api.create_subject_access_review(body)
+        status = result.status
+        return access_review_of(
+            {
+                "allowed": status.allowed,
+                "reason": status.reason,
+                "evaluationError": status.evaluation_error,
+            }
+            if status
+            else None
+        )
 
     def read_config_map(self, name: str, namespace: str) -> dict[str, str] | None:
         """A ConfigMap's data, or None when it does not exist."""
@@ -477,4 +549,13 @@ class KubeClient:
         return str(info.git_version)
 
 
-__all__ = ["Connection", "KubeClient", "context_namespace", "load_api_client", "load_connection"]
+__all__ = [
+    "AccessReview",
+    "Connection",
+    "KubeClient",
+    "access_review_body",
+    "access_review_of",
+    "context_namespace",
+    "load_api_client",
+    "load_connection",
+]

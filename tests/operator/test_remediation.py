@@ -217,14 +217,65 @@ def test_nobody_approves_their_own_request_and_high_risk_needs_an_msp_admin(
         assert refused.value.status == 403, refused.value.body
         assert run_status(admin, ns, "fix-2")["phase"] == "AwaitingApproval"
         assert commands(w) == []
-        # Another MSP admin's approval (the cluster admin stands in for one) carries it out.
-        approve(admin, ns, "fix-2", by="whisperer:admin")
+        # Another MSP admin's approval (the cluster admin stands in for one, with the groups
+        # it holds everything through) carries it out.
+        approve(admin, ns, "fix-2", by="whisperer:admin", groups=admin.whoami()["groups"])
         end = ticking(
             w.clock,
             phase_is(admin, ns, "fix-2", "Succeeded", "Failed", "Rejected"),
             what="the high-risk run",
         )
         assert end["phase"] == "Succeeded", end
+        assert len(commands(w)) == 1
+
+
+def test_an_msp_admin_through_a_group_is_one_for_the_operator_only_with_the_groups_recorded(
+    w: World, admin: KubeClient
+) -> None:
+    """morgan holds `approve` on high risk only through the MSP admins' group. With the
+    groups recorded in the approval (as kubectl whisper does) the operator's access review
+    agrees and the run is carried out; groups that are not his are refused at admission;
+    approved with no groups (a raw kubectl patch: admission lets it through, its authorizer
+    sees the request's groups) the operator asks RBAC about the user alone, and refuses."""
+    msp = w.clients["msp-admin"]
+    groups = msp.whoami()["groups"]
+    assert "alertwhisperer.io:msp-admins" in groups
+    with company(admin, "grp", admins=[COMPANY_ADMIN]) as name:
+        ns = f"company-{name}"
+        runbook(admin, ns, "rebuild", risk="high", signals=[])
+        for run in ("fix-g1", "fix-g2"):
+            request_run(admin, ns, run, runbook_name="rebuild", requested_by="tina@msp.example")
+            ticking(None, phase_is(admin, ns, run, "AwaitingApproval"), what=f"{run} waiting")
+        with pytest.raises(client.ApiException) as claimed:
+            approve(msp, ns, "fix-g1", by=MSP_ADMIN, groups=[*groups, "system:masters"])
+        assert claimed.value.status == 403, claimed.value.body
+        assert (
+            f"approval.groups must be the groups of the approving user {MSP_ADMIN}"
+            in claimed.value.body
+        )
+        with pytest.raises(client.ApiException) as fewer:
+            approve(msp, ns, "fix-g1", by=MSP_ADMIN, groups=["system:authenticated"])
+        assert fewer.value.status == 403 and "approval.groups must be" in fewer.value.body
+        assert run_status(admin, ns, "fix-g1")["phase"] == "AwaitingApproval"
+
+        approve(msp, ns, "fix-g1", by=MSP_ADMIN, groups=list(reversed(groups)))
+        end = ticking(
+            w.clock,
+            phase_is(admin, ns, "fix-g1", "Succeeded", "Failed", "Rejected"),
+            what="the run approved with its groups",
+        )
+        assert end["phase"] == "Succeeded", end
+        assert len(commands(w)) == 1
+
+        approve(msp, ns, "fix-g2", by=MSP_ADMIN)  # no groups: past admission all the same
+        refused = ticking(
+            w.clock,
+            phase_is(admin, ns, "fix-g2", "Succeeded", "Failed", "Rejected"),
+            what="the run approved without groups",
+        )
+        assert (refused["phase"], refused["reason"]) == ("Rejected", "ApproverNotAllowed")
+        message = refused["conditions"][0]["message"]
+        assert f"RBAC does not let {MSP_ADMIN} approve a high-risk run in {ns}" in message
         assert len(commands(w)) == 1
 
 

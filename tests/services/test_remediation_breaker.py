@@ -125,6 +125,7 @@ def decide(r: RunbookExecution, *, paused: bool) -> approval.Decision:
         technicians=set(),
         created_at=NOW,
         now=NOW,
+        authorized=None,
         paused=paused,
     )
 

@@ -44,6 +44,8 @@ def decide(
     auto: bool = False,
     medium_ok: bool = True,
     now: datetime = NOW,
+    authorized: bool | None = True,
+    denial: str = "",
 ) -> approval.Decision:
     return approval.decide(
         r,
@@ -56,6 +58,8 @@ def decide(
         technicians=["tina@msp.example", "tom@msp.example"],
         created_at=CREATED,
         now=now,
+        authorized=authorized,
+        denial=denial,
     )
 
 
@@ -77,6 +81,63 @@ def test_who_may_approve_which_risk(
 ) -> None:
     d = decide(run({"decision": "Approved", "by": by}), risk, medium_ok=medium_ok)
     assert (d.phase, d.reason, d.actor) == (phase, reason, by)
+
+
+def test_an_approver_known_by_no_role_is_an_msp_admin_only_when_rbac_says_so() -> None:
+    given = run({"decision": "Approved", "by": "boss@msp.example"})
+    unasked = decide(given, "high", authorized=None)
+    assert (unasked.phase, unasked.reason, unasked.unverified) == (
+        "AwaitingApproval",
+        approval.UNVERIFIED,
+        True,
+    )
+    allowed = decide(given, "high", authorized=True)
+    assert (allowed.phase, allowed.reason) == ("Approved", "Approved")
+    assert allowed.message == "high-risk run approved by boss@msp.example (msp-admin)"
+    refused = decide(given, "high", authorized=False, denial="no RBAC policy matched")
+    assert (refused.phase, refused.reason, refused.actor) == (
+        "Rejected",
+        "ApproverNotAllowed",
+        "boss@msp.example",
+    )
+    assert refused.message == (
+        "RBAC does not let boss@msp.example approve a high-risk run in company-acme: "
+        "no RBAC policy matched"
+    )
+    assert decide(given, "medium", authorized=False).message == (
+        "RBAC does not let boss@msp.example approve a medium-risk run in company-acme"
+    )
+
+
+def test_a_company_admin_rbac_no_longer_allows_is_refused() -> None:
+    given = run({"decision": "Approved", "by": "ann@acme.example"})
+    assert decide(given, "medium", authorized=None).unverified
+    d = decide(given, "medium", authorized=False)
+    assert (d.phase, d.reason) == ("Rejected", "ApproverNotAllowed")
+    assert "RBAC does not let ann@acme.example" in d.message
+
+
+def test_the_company_setting_refuses_its_admin_medium_risk_even_when_rbac_allows() -> None:
+    given = run({"decision": "Approved", "by": "ann@acme.example"})
+    for authorized in (True, None):
+        d = decide(given, "medium", medium_ok=False, authorized=authorized)
+        assert (d.phase, d.reason) == ("Rejected", "ApproverNotAllowed")
+        assert d.message == (
+            "a company-admin may not approve a medium-risk run "
+            "(the company does not allow its admins to approve medium risk)"
+        )
+
+
+def test_what_the_rules_refuse_needs_no_answer_from_rbac() -> None:
+    technician = decide(
+        run({"decision": "Approved", "by": "tom@msp.example"}), "low", authorized=None
+    )
+    assert (technician.phase, technician.reason) == ("Rejected", "ApproverNotAllowed")
+    own = decide(run({"decision": "Approved", "by": "tina@msp.example"}), "low", authorized=None)
+    assert own.reason == "SelfApproval"
+    no = decide(run({"decision": "Rejected", "by": "ann@acme.example"}), "low", authorized=None)
+    assert no.reason == "Rejected"
+    assert decide(run(), "low", auto=True, authorized=None).reason == "AutoApproved"
 
 
 def test_low_risk_runs_by_itself_only_when_the_company_allows() -> None:

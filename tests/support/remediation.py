@@ -200,15 +200,16 @@ def request_run(
     )
 
 
-def approve(kube: KubeClient, namespace: str, name: str, *, by: str) -> None:
-    """`by` approves the run, as `kube`."""
+def approve(
+    kube: KubeClient, namespace: str, name: str, *, by: str, groups: list[str] | None = None
+) -> None:
+    """`by` approves the run, as `kube`; with `groups` recorded when given (kubectl whisper
+    records the caller's), none when not (a raw kubectl patch)."""
+    given: dict[str, Any] = {"decision": "Approved", "by": by, "at": "2026-12-01T00:00:00Z"}
+    if groups is not None:
+        given["groups"] = groups
     custom(kube).patch_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        namespace,
-        "runbookexecutions",
-        name,
-        {"spec": {"approval": {"decision": "Approved", "by": by, "at": "2026-12-01T00:00:00Z"}}},
+        GROUP, VERSION, namespace, "runbookexecutions", name, {"spec": {"approval": given}}
     )
 
 

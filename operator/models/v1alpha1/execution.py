@@ -37,6 +37,15 @@ class Approval(Schema):
     by: UserName = Field(description="Who decided (must be the requesting user).")
     at: datetime = Field(description="When.")
     reason: str = Field(default="", max_length=1024, description="Why.")
+    groups: list[Annotated[str, Field(min_length=1, max_length=253)]] | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "The approver's groups, as the API server knows them (kubectl whisper writes "
+            "them from a SelfSubjectReview); when set, admission checks they are the "
+            "requesting user's groups, and the operator asks RBAC with them before dispatch."
+        ),
+    )
 
 
 class RunbookExecutionSpec(Schema):
