@@ -125,10 +125,11 @@ def test_a_kill_loop_over_many_runs_ends_every_run_with_one_command_each(
     """SIGKILL the operator 0.3-2.5 s after it became active (2-8 s once every run is
     asked for), again and again, while 50 runs go through their steps (each on its own
     asset, with an in-progress poll first; a batch of them requested after each start, at
-    most five of the company's running at once), restarting it each time, until every run
+    most 20 of the company's running at once), restarting it each time, until every run
     is terminal: moto's commands equal the runs."""
     runs = 50
     aws, _, env = doubles
+    env = {**env, "WHISPERER_REMEDIATION_RUNS_PER_COMPANY": "20"}
     aws.reset()
     log = tmp_path / "operator.log"
     kubeconfig = operator_kubeconfig(cluster)
@@ -204,4 +205,5 @@ def test_a_kill_loop_over_many_runs_ends_every_run_with_one_command_each(
         assert len(phases) == runs, (phases, log.read_text()[-3000:])
         assert set(phases) == {"Succeeded"}, phases
         assert kills >= 5
+        print(f"{runs} runs, {kills} kills")
         assert len(aws.commands(account=ACCOUNT, region=REGION)) == runs
