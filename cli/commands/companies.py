@@ -153,14 +153,11 @@ def run_rotate(s: Session) -> int:
 
 def run_resume(s: Session) -> int:
     name = s.args.company_name
-    company = s.get("companies", name)
-    breaker = (company.get("status") or {}).get("autoRemediation") or {}
-    if not breaker.get("paused"):
-        print(
-            f"{name}: automatic runs are not paused; recording the request anyway", file=sys.stderr
-        )
     value = s.args.request or s.stamp()
     body = s.patch("companies", name, {"metadata": {"annotations": {RESUME_ANNOTATION: value}}})
+    breaker = (body.get("status") or {}).get("autoRemediation") or {}
+    if not breaker.get("paused"):
+        print(f"{name}: automatic runs were not paused; the request is recorded", file=sys.stderr)
     emit_one(
         body,
         output=s.args.output,
