@@ -34,6 +34,7 @@ from whisperer.operator.kube import KubeClient
 
 API = ("alertwhisperer.io", "v1alpha1")
 PLATFORM = "alert-whisperer"
+TECHNICIANS = ("riley", "casey", "jordan")
 PLURALS = {"Company": "companies", "Technician": "technicians", "RoutingRule": "routingrules"}
 DENTAL_ACCOUNT, DENTAL_REGION, PM_DB01 = "111122223333", "us-east-1", "i-0a1b2c3d4e5f60718"
 
@@ -46,6 +47,29 @@ def test_hack_run_parses_and_passes_shellcheck() -> None:
         ["shellcheck", "-x", "hack/run"], cwd=REPO, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout
+
+
+def _gone(admin: KubeClient, names: list[str]) -> None:
+    """Delete the companies and technicians named, and wait (30 s at most) until they are gone."""
+    custom = client.CustomObjectsApi(admin.api_client)
+    plurals = {
+        n: "technicians" if n.rsplit("-", 1)[-1] in TECHNICIANS else "companies" for n in names
+    }
+    for name, plural in plurals.items():
+        with contextlib.suppress(client.ApiException):
+            custom.delete_cluster_custom_object(*API, plural, name)
+
+    def none_left() -> bool:
+        for name, plural in plurals.items():
+            try:
+                custom.get_cluster_custom_object(*API, plural, name)
+            except client.ApiException:
+                continue
+            return False
+        return True
+
+    with contextlib.suppress(AssertionError):
+        wait_for(none_left, timeout=30, what="the demo's companies and technicians to go")
 
 
 def _items(admin: KubeClient, kind: str, namespace: str) -> list[dict[str, Any]]:
@@ -128,8 +152,12 @@ def test_the_scenario_runs_once_through_the_shim_operator_and_moto(
             with (
                 operator_process(cluster.identity("operator"), operator_log, env=env) as op,
                 shim_process(cluster.identity("webhook"), log=tmp_path / "shim.log") as shim,
+                contextlib.ExitStack() as leaving,
             ):
                 process_active(op, operator_log, seen=0)
+                # The companies and technicians go while the operator still runs (their
+                # finalizers are its: it deletes the companies' namespaces).
+                leaving.callback(_gone, admin, [*companies, *technicians])
                 ran = subprocess.run(
                     [
                         sys.executable,
