@@ -1,7 +1,7 @@
 # The two commands of the README. Each installs what it needs (.venv, the control plane).
 .PHONY: run test crds manifests lint
 
-run:  ## run the system locally (control plane, example config, webhook, operator)
+run:  ## run the system locally (control plane, example config, webhook, operator, moto, mail sink, demo scenario)
 	hack/run
 
 test:  ## lint, type check, import contract, CRD drift, control plane, pytest

@@ -1,6 +1,7 @@
-"""`hack/alert-stream` (what `make run` posts) moves every example's timestamps to now: parsed by
-the shim's own parsers, each alert's event time is within minutes of the moment it is sent,
-so the demo's incidents open now and their SLA clocks run from now (not from last week)."""
+"""`hack/alert-stream` (every format's example, posted by hand) moves every example's timestamps
+to now: parsed by the shim's own parsers, each alert's event time is within minutes of the
+moment it is sent, so its incidents open now and their SLA clocks run from now (not from last
+week)."""
 
 from __future__ import annotations
 
