@@ -187,6 +187,7 @@ def main() -> int:
                     "placed_p99_s": placed["placed_latency_p99_s"],
                     "missing": placed["missing"],
                     "requests_per_alert": placed["operator_requests_per_alert"],
+                    "requests_by_call": placed["operator_requests_by_call"],
                     "rss_mib_running": held,
                     "restart_to_active_s": rebuild_s,
                     "open_incidents_rebuilt": int(line.group(1)),
