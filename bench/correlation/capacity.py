@@ -38,6 +38,7 @@ from whisperer.operator.kube import KubeClient
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from e2e import API, baseline, stamp, with_operator  # noqa: E402
+from e2e import company_body as e2e_company  # noqa: E402
 from e2e_cluster import (  # noqa: E402
     REPO,
     cluster_up,
@@ -51,18 +52,10 @@ ACTIVE = re.compile(r"active: (\d+) open and (\d+) resolved incident\(s\) in mem
 
 
 def company_body(name: str, hosts: int) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "Company",
-        "metadata": {"name": name},
-        "spec": {
-            "displayName": name,
-            "slaPolicyRef": {"name": "premium-24x7"},
-            "deletionPolicy": "Delete",
-            "assets": [{"name": f"h{i:03d}", "platform": "linux"} for i in range(hosts)],
-            "incidents": {"stormThreshold": 100000},
-        },
-    }
+    """e2e.py's company, with H hosts of no topology, its storm threshold out of reach."""
+    body = e2e_company(name, {f"h{i:03d}": () for i in range(hosts)})
+    body["spec"]["incidents"] = {"stormThreshold": 100000}
+    return body
 
 
 def fingerprint(company: str, host: int) -> str:

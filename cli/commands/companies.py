@@ -135,38 +135,40 @@ def run_show(s: Session) -> int:
     return 0
 
 
-def run_rotate(s: Session) -> int:
+def _request(s: Session, annotation: str, said: str) -> Body:
+    """Annotate the company with a request (its id, or now) and print `said` about it; the
+    operator carries it out once and records it in status."""
     name = s.args.company_name
     value = s.args.request or s.stamp()
-    body = s.patch("companies", name, {"metadata": {"annotations": {ROTATE_ANNOTATION: value}}})
+    body = s.patch("companies", name, {"metadata": {"annotations": {annotation: value}}})
     emit_one(
         body,
         output=s.args.output,
-        text=lambda: (
-            f"company.alertwhisperer.io/{name} key rotation {value!r} requested "
-            "(the previous key stays valid for spec.webhook.keyRotationGrace)"
-        ),
+        text=lambda: f"company.alertwhisperer.io/{name} {said.format(value=repr(value))}",
         name=f"company.alertwhisperer.io/{name}",
+    )
+    return body
+
+
+def run_rotate(s: Session) -> int:
+    _request(
+        s,
+        ROTATE_ANNOTATION,
+        "key rotation {value} requested "
+        "(the previous key stays valid for spec.webhook.keyRotationGrace)",
     )
     return 0
 
 
 def run_resume(s: Session) -> int:
-    name = s.args.company_name
-    value = s.args.request or s.stamp()
-    body = s.patch("companies", name, {"metadata": {"annotations": {RESUME_ANNOTATION: value}}})
-    breaker = (body.get("status") or {}).get("autoRemediation") or {}
-    if not breaker.get("paused"):
-        print(f"{name}: automatic runs were not paused; the request is recorded", file=sys.stderr)
-    emit_one(
-        body,
-        output=s.args.output,
-        text=lambda: (
-            f"company.alertwhisperer.io/{name} automatic runs resume requested ({value!r}); "
-            "failures before now no longer count"
-        ),
-        name=f"company.alertwhisperer.io/{name}",
+    body = _request(
+        s,
+        RESUME_ANNOTATION,
+        "automatic runs resume requested ({value}); failures before now no longer count",
     )
+    if not ((body.get("status") or {}).get("autoRemediation") or {}).get("paused"):
+        name = s.args.company_name
+        print(f"{name}: automatic runs were not paused; the request is recorded", file=sys.stderr)
     return 0
 
 

@@ -10,12 +10,14 @@ processes cannot share a test's ManualClock, and the Lease's times are the API s
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,40 @@ def gauge(text: str, name: str) -> float | None:
     return None
 
 
+def two_operators(
+    stack: contextlib.ExitStack,
+    admin: KubeClient,
+    kubeconfig: Path,
+    ids: dict[str, int],
+    tmp_path: Path,
+) -> tuple[dict[str, subprocess.Popen[bytes]], str, str, Callable[[], str]]:
+    """Two operator processes with leader election (identities and metrics ports `ids`),
+    each logging to its own file; once one leads and is active: the processes, the leader,
+    the standby, and a function giving both logs' tails (for assertion messages)."""
+    procs = {
+        identity: stack.enter_context(
+            operator_process(
+                kubeconfig,
+                tmp_path / f"{identity}.log",
+                env={**ELECTION, "POD_NAME": identity},
+                args=["--metrics-address", f"127.0.0.1:{port}"],
+            )
+        )
+        for identity, port in ids.items()
+    }
+
+    def logs() -> str:
+        return "\n".join(f"--- {i}\n" + (tmp_path / f"{i}.log").read_text()[-2500:] for i in ids)
+
+    leader = wait_for(
+        lambda: (h := holder(admin)) in ids and probe(ids[h], "/readyz") == (200, "active\n") and h,
+        timeout=120,
+        what="one operator to lead and be active",
+    )
+    [standby] = [i for i in ids if i != leader]
+    return procs, str(leader), standby, logs
+
+
 def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
     cluster: Cluster, admin: KubeClient, tmp_path: Path
 ) -> None:
@@ -89,31 +125,7 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_done_twice(
         box.gate = threading.Event()
         names = stack.enter_context(mail_company(admin, box))
         company = names["company"]
-        procs = {
-            identity: stack.enter_context(
-                operator_process(
-                    kubeconfig,
-                    tmp_path / f"{identity}.log",
-                    env={**ELECTION, "POD_NAME": identity},
-                    args=["--metrics-address", f"127.0.0.1:{port}"],
-                )
-            )
-            for identity, port in ids.items()
-        }
-
-        def logs() -> str:
-            return "\n".join(
-                f"--- {i}\n" + (tmp_path / f"{i}.log").read_text()[-2500:] for i in ids
-            )
-
-        leader = wait_for(
-            lambda: (
-                (h := holder(admin)) in ids and probe(ids[h], "/readyz") == (200, "active\n") and h
-            ),
-            timeout=120,
-            what="one operator to lead and be active",
-        )
-        [standby] = [i for i in ids if i != leader]
+        procs, leader, standby, logs = two_operators(stack, admin, kubeconfig, ids, tmp_path)
         wait_for(
             lambda: probe(ids[standby], "/readyz") == (200, "standby\n"),
             timeout=60,
@@ -223,31 +235,7 @@ def test_a_failover_while_a_run_polls_and_a_breach_is_due_sends_nothing_twice(
         )
         company = names["company"]
         ns = f"company-{company}"
-        procs = {
-            identity: stack.enter_context(
-                operator_process(
-                    kubeconfig,
-                    tmp_path / f"{identity}.log",
-                    env={**ELECTION, "POD_NAME": identity},
-                    args=["--metrics-address", f"127.0.0.1:{port}"],
-                )
-            )
-            for identity, port in ids.items()
-        }
-
-        def logs() -> str:
-            return "\n".join(
-                f"--- {i}\n" + (tmp_path / f"{i}.log").read_text()[-2500:] for i in ids
-            )
-
-        leader = wait_for(
-            lambda: (
-                (h := holder(admin)) in ids and probe(ids[h], "/readyz") == (200, "active\n") and h
-            ),
-            timeout=120,
-            what="one operator to lead and be active",
-        )
-        [standby] = [i for i in ids if i != leader]
+        procs, leader, standby, logs = two_operators(stack, admin, kubeconfig, ids, tmp_path)
         wait_namespace(admin, company)
         runbook(admin, ns, f"{company}-fix")
         wait_for(
