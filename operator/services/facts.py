@@ -42,12 +42,13 @@ class CompanyFacts:
     inhibit_rules: tuple[InhibitRule, ...]
     sla_policy: str
     assets: Mapping[str, AssetFacts]
+    host_window: timedelta
+    """Low alerts of different signals on one asset within this long join one incident (0:
+    off; the default is the Company model's)."""
     stale_after: Mapping[str, timedelta] = field(default_factory=lambda: dict(STALE_AFTER))
     """Per source tool: how long a firing alert lives without a new report (event time);
     a tool missing here never goes stale."""
     noise_signals: frozenset[str] = frozenset()
-    host_window: timedelta = timedelta(0)
-    """Different signals on one asset within this long join one incident (0: off)."""
 
 
 STALE_AFTER: Mapping[str, timedelta] = {

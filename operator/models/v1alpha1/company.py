@@ -401,10 +401,11 @@ class IncidentSettings(Schema):
         "alerts of them make an incident, it pages nobody (it stays visible and counted).",
     )
     host_window: str = Field(
-        default="0s",
+        default="1m",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
-        description="Different signals on one asset within this long of an open incident on "
-        "that asset join it (pattern host); `0s`: off (docs/correlation.md says why).",
+        description="Low and info alerts of different signals on one asset within this long "
+        "of an open low incident on that asset join it (pattern host); `0s`: off "
+        "(docs/correlation.md says why the default is 1m).",
     )
 
 
