@@ -238,16 +238,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (WARNING|ERROR|CRITICAL)\s+(.*)$")
+"""A warning or worse in the operator's text log (`HH:MM:SS LEVEL   logger: message`, the
+runner's format)."""
+
+
 def log_summary(log: Path) -> dict[str, Any]:
     """Warnings, errors and tracebacks the operator logged, with the commonest messages
     (namespaces, object names and the server's address left out)."""
     levels: Counter[str] = Counter()
     messages: Counter[str] = Counter()
     for line in log.read_text(errors="replace").splitlines():
-        if line.startswith(("WARNING:", "ERROR:", "CRITICAL:")):
-            level, _, rest = line.partition(":")
+        found = LOG_LINE.match(line)
+        if found:
+            level, rest = found.groups()
             levels[level] += 1
-            message = re.sub(r"https?://[^/\s]+/apis/[^/]+/[^/]+/", "", rest.partition(":")[2])
+            message = re.sub(r"https?://[^/\s]+/apis/[^/]+/[^/]+/", "", rest.partition(": ")[2])
             message = re.sub(r"namespaces/[^/\s]+/", "", message)
             messages[re.sub(r"\b(inc|al)-[0-9a-f]{16,}", r"\1-*", message)[:140]] += 1
         elif line.startswith("Traceback"):
