@@ -296,7 +296,12 @@ def test_a_critical_report_raises_a_low_incident_tightens_its_deadlines_and_rero
 
 def test_known_noise_pages_nobody_and_stays_counted(cluster: Cluster, admin: KubeClient) -> None:
     with (
-        routed(admin, noiseSignals=["backup-failed"], staleAfter={"zabbix": "10m"}) as names,
+        routed(
+            admin,
+            noiseSignals=["backup-failed"],
+            staleAfter={"zabbix": "10m"},
+            hostWindow="5m",
+        ) as names,
         run_operator(operator_kubeconfig(cluster)),
     ):
         company = names["company"]
@@ -318,6 +323,7 @@ def test_known_noise_pages_nobody_and_stays_counted(cluster: Cluster, admin: Kub
         # A low problem that keeps coming back is noise from its second episode on.
         name = alert(admin, company, asset="db01", raw="disk full", source="zabbix", severity="low")
         incident = incident_of(admin, company, name)
+        assert incident != noise  # known noise takes in no other signal of its host
         first = until(admin, company, "incidents", incident, lambda s: s.get("assignee"), "routing")
         assert first["correlation"]["noise"] is False and first["assignee"] == names["ana"]
         report(admin, company, name, 40)  # stale at 10, quiet 40 min: a new episode

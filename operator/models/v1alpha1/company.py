@@ -401,11 +401,11 @@ class IncidentSettings(Schema):
         "alerts of them make an incident, it pages nobody (it stays visible and counted).",
     )
     host_window: str = Field(
-        default="1m",
+        default="0s",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
         description="Low and info alerts of different signals on one asset within this long "
-        "of an open low incident on that asset join it (pattern host); `0s`: off "
-        "(docs/correlation.md says why the default is 1m).",
+        "of an open low incident on that asset (not known noise) join it (pattern host); "
+        "`0s`: off, the default (docs/correlation.md says why).",
     )
 
 

@@ -627,6 +627,7 @@ class Correlator:
                 i
                 for i in self._open_by_asset.get((company, facts.asset), {}).values()
                 if i.pattern not in ("storm", "cascade")
+                and not i.noise  # known noise takes in no other signal: that may be news
                 and SEVERITY_RANK.get(i.severity, 0) <= SEVERITY_RANK["low"]
                 and i.first_at - host_window <= facts.at <= i.last_at + host_window
             ]
