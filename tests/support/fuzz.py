@@ -344,6 +344,13 @@ def run_atheris(
         replay(found[0].read_bytes())
         (tmp / "first-try.log").write_text(done.stderr[-6000:])
         done, found = _fuzz(target, seconds=seconds, tmp=tmp / "try-2", env=env)
+        if (done.returncode != 0 or found) and _exited(done.stderr, found):
+            replay(found[0].read_bytes())  # a real failure of the input fails here
+            raise FuzzerExitedError(
+                f"the {target} fuzzer's process exited twice with no Python exception "
+                f"(exit {done.returncode}), and both inputs libFuzzer blamed pass through the "
+                "same app in the test's process (docs/webhook.md, Fuzzing)\n" + done.stderr[-1500:]
+            )
     if done.returncode != 0 or found:
         kept = REGRESSIONS / target
         raise AssertionError(
@@ -353,6 +360,11 @@ def run_atheris(
             + done.stderr[-3000:]
         )
     return done.stderr
+
+
+class FuzzerExitedError(AssertionError):
+    """libFuzzer saw the fuzzing process exit (no Python exception) on both tries, and the
+    inputs it blamed replay clean: not a finding about the inputs; the cause is unknown."""
 
 
 def _exited(stderr: str, found: list[Path]) -> bool:
