@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -223,5 +222,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONSAFEPATH", "1")
     sys.exit(main())

@@ -220,9 +220,5 @@ class Breaker:
         for name in sorted(self._rt.config.company_names()):
             self._mark(name)
 
-    def held(self) -> int:
-        """Companies with failures in memory (for the activation log)."""
-        return sum(1 for runs in self._failures.values() if runs)
-
 
 __all__ = ["CONDITION", "Breaker", "settings_of", "state_of"]

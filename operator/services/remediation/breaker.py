@@ -117,9 +117,7 @@ def _span(window: timedelta) -> str:
 
 
 __all__ = [
-    "AUTO_ACTOR",
     "FAILED_OUTCOMES",
-    "TERMINAL",
     "Settings",
     "State",
     "Verdict",
