@@ -421,9 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = [
         host_signal(events),
         alertmanager_style(events, timeout=timedelta(minutes=5)),
-        run_core("operator (defaults: staleness, host off)", events, {}),
+        run_core("operator (defaults: staleness, hostWindow 5m)", events, {}),
+        run_core("operator, hostWindow off", events, {"hostWindow": "0s"}),
         run_core("operator, hostWindow 1m", events, {"hostWindow": "1m"}),
-        run_core("operator, hostWindow 5m", events, {"hostWindow": "5m"}),
+        run_core("operator, hostWindow 15m", events, {"hostWindow": "15m"}),
         run_core("operator, staleness off", events, {"staleAfter": {"generic": "0s"}}),
     ]
     json.dump(report(events, outcomes), sys.stdout, indent=2)

@@ -405,6 +405,29 @@ def test_quiet_signals_on_one_host_join_when_the_company_asks(
             "the host situation",
         )
         assert joined["pattern"] == "host"
+        # A louder report of one of them is news: never folded into the host situation.
+        report(admin, company, second, 4, severity="high")
+        raised = wait_for(
+            lambda: (
+                (ref := status(admin, company, "alerts", second)["incidentRef"]["name"]) != a
+                and ref
+            ),
+            what="the high report to leave the host situation",
+        )
+        assert raised not in (c, d)
+        own = until(
+            admin,
+            company,
+            "incidents",
+            raised,
+            lambda s: s.get("rules", {}).get("severity") == "high",
+            "the high report's own incident",
+        )
+        assert own["alerts"]["count"] == 1
+        # The alert records its new incident only once the incidents' changes are stored.
+        left = status(admin, company, "incidents", a)
+        assert left["rules"]["severity"] == "low"  # not raised: the alert left it
+        assert left["alerts"]["firing"] <= 1 and left["alerts"]["count"] == 2  # still counted
 
 
 def test_staleness_survives_a_restart(cluster: Cluster, admin: KubeClient, stream: str) -> None:

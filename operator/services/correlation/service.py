@@ -295,7 +295,9 @@ class CorrelationService:
                 return plan
             fact = pipeline.alert_facts(alert, company, spec.last_seen)
             loud = SEVERITY_RANK.get(fact.severity, 0) > SEVERITY_RANK["low"]
-            if loud and found.noise:  # news is never folded into old noise: its own incident
+            if loud and (found.noise or _low_situation(found)):
+                # News is never folded into old noise, nor into a host situation that
+                # grouped other signals' low alerts: its own incident.
                 previous = _reported(status, alert)
                 self._correlator.detach(company, found, name, now, event_at=previous)
                 self._quieted(found, facts)
@@ -913,3 +915,9 @@ class CorrelationService:
         with self._lock:
             if self._correlator.find(company, incident.name) is None:
                 self._correlator.restore(incident)
+
+
+def _low_situation(incident: OpenIncident) -> bool:
+    """A host situation (low alerts of several signals on one asset) with more than one
+    alert."""
+    return incident.pattern == "host" and len(incident.alerts) > 1
