@@ -4,7 +4,7 @@ incidents through the real API server, next to the raw write rate of the same al
     PYTHONSAFEPATH=1 .venv/bin/python bench/correlation/e2e.py [--alerts 2000] [--companies 4]
 
 1. `hack/cluster up` (which reuses a running cluster), the install manifests and the
-   premium-24x7 SLA policy.
+   bench's own SLA policy (deadlines beyond the replayed hours: see POLICY).
 2. The scenarios of bench/correlation/run.py, as many scenario sets as it takes to reach N
    alerts, dealt round-robin to K companies (each set brings its own hosts and services,
    declared as the company's assets with their dependencies); the first N in order of
@@ -80,6 +80,24 @@ from run import Event, Generator, alertmanager_groups, correlate, pairs  # noqa:
 
 API = f"{GROUP}/{VERSION}"
 MAX_ASSETS = 500  # the Company CRD's limit
+POLICY: dict[str, Any] = {
+    # Every severity's deadlines lie beyond the replayed hours: the bench compresses hours
+    # of event time into seconds, and an incident opened (in event time) hours ago on a
+    # real policy would breach and escalate on arrival, which a stream at its real pace
+    # never does in two minutes. The SLA clocks still run and are written with every
+    # incident; only breaches and escalations (five Events and writes each) stay out.
+    "apiVersion": API,
+    "kind": "SLAPolicy",
+    "metadata": {"name": "bench-e2e"},
+    "spec": {
+        "description": "The end-to-end correlation benchmark's: nothing breaches in a run.",
+        "targets": [
+            {"severity": s, "responseMinutes": 4320, "resolutionMinutes": 10080}
+            for s in ("critical", "high", "medium", "low", "info")
+        ],
+        "coverage": {"type": "24x7"},
+    },
+}
 
 
 # -- the scenarios -------------------------------------------------------------------------
@@ -96,13 +114,18 @@ def scenario(
         part = f"s{len(owner)}"
         gen.company(part)
         owner[part] = companies[len(owner) % len(companies)]
+    kept = gen.events[:alerts]
+    # The stream ends now, as a tool reporting up to now: the generator's days-old event
+    # times would make every incident's deadlines (from its opening) long past on arrival.
+    shift = datetime.now(UTC) - max(e.at for e in kept)
     events = [
         replace(
             e,
             company=owner[e.company],
-            at=e.at.replace(microsecond=e.at.microsecond // 1000 * 1000),
+            at=(at := e.at + shift).replace(microsecond=at.microsecond // 1000 * 1000),
+            arrives=e.arrives + shift,
         )
-        for e in gen.events[:alerts]
+        for e in kept
     ]
     topology: dict[str, dict[str, tuple[str, ...]]] = {c: {} for c in companies}
     for part, deps in gen.topology.items():
@@ -124,11 +147,45 @@ def company_body(name: str, deps: dict[str, tuple[str, ...]]) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {
             "displayName": name,
-            "slaPolicyRef": {"name": "premium-24x7"},
+            "slaPolicyRef": {"name": POLICY["metadata"]["name"]},
             "deletionPolicy": "Delete",
             "assets": assets,
         },
     }
+
+
+TECHNICIANS = 6  # per company, each taking up to 100 open incidents (the model's limit)
+
+
+def routing_bodies(company: str) -> list[tuple[str, dict[str, Any]]]:
+    """The company's routing rule and technicians, always on shift: an MSP's incidents have
+    someone to go to (with nobody, every incident escalates at once: three levels of Events
+    and writes)."""
+    rule = {
+        "apiVersion": API,
+        "kind": "RoutingRule",
+        "metadata": {"name": company},
+        "spec": {"order": 0, "match": {"companies": [company]}},
+    }
+    return [("routingrules", rule)] + [("technicians", body) for body in technician_bodies(company)]
+
+
+def technician_bodies(company: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": API,
+            "kind": "Technician",
+            "metadata": {"name": f"{company}-t{k}"},
+            "spec": {
+                "username": f"{company}-t{k}@msp.example",
+                "displayName": f"{company} technician {k}",
+                "email": f"{company}-t{k}@msp.example",
+                "companies": [company],
+                "maxOpenIncidents": 100,
+            },
+        }
+        for k in range(TECHNICIANS)
+    ]
 
 
 def stamp(at: datetime) -> str:
@@ -356,8 +413,10 @@ def main() -> int:
 
     admin_cfg, operator_cfg = cluster_up()
     kubectl(admin_cfg, "apply", "--server-side", "-f", str(REPO / "manifests" / "install"))
-    policy = REPO / "manifests" / "config" / "sla-policies" / "premium-24x7.yaml"
-    kubectl(admin_cfg, "apply", "--server-side", "-f", str(policy))
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as policy:
+        json.dump(POLICY, policy)
+        policy.flush()
+        kubectl(admin_cfg, "apply", "--server-side", "-f", policy.name)
     tag = uuid.uuid4().hex[:6]
     companies = [f"e2e-{tag}-{c}" for c in range(args.companies)]
     events, topology = scenario(
@@ -397,6 +456,23 @@ def main() -> int:
             timeout=60,
             what="the companies' namespaces (is the operator running?)",
         )
+        for c in companies + paced_companies:
+            for plural, body in routing_bodies(c):
+                admin.create(plural, body)
+
+        def ready(plural: str, name: str) -> bool:
+            conditions = admin.get(plural, name).get("status", {}).get("conditions") or []
+            return any(x["type"] == "Ready" and x["status"] == "True" for x in conditions)
+
+        wait_for(
+            lambda: all(
+                ready(plural, body["metadata"]["name"])
+                for c in companies + paced_companies
+                for plural, body in routing_bodies(c)
+            ),
+            timeout=60,
+            what="the routing rules and technicians to be Ready",
+        )
         results["with_operator"], order = asyncio.run(
             with_operator(admin_cfg, bodies, args.writers, patience=args.timeout, pid=operator.pid)
         )
@@ -419,6 +495,8 @@ def main() -> int:
         teardown = time.perf_counter()
         for c in companies + paced_companies:
             admin.delete_custom("companies", c)
+            for plural, body in routing_bodies(c):
+                admin.delete_custom(plural, body["metadata"]["name"])
         try:
             wait_for(
                 lambda: all(
