@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -349,7 +350,9 @@ def run_atheris(
             raise FuzzerExitedError(
                 f"the {target} fuzzer's process exited twice with no Python exception "
                 f"(exit {done.returncode}), and both inputs libFuzzer blamed pass through the "
-                "same app in the test's process (docs/webhook.md, Fuzzing)\n" + done.stderr[-1500:]
+                "same app in the test's process (docs/webhook.md, Fuzzing)\n"
+                + _witness(done.stderr)
+                + done.stderr[-1500:]
             )
     if done.returncode != 0 or found:
         kept = REGRESSIONS / target
@@ -405,16 +408,53 @@ def _fuzz(
         "-print_final_stats=1",
         str(corpus),
     ]
+    witness = _exit_witness(tmp) if target == "requests" else None
     done = subprocess.run(
         command,
         capture_output=True,
         text=True,
         errors="replace",
         timeout=seconds + 120,
-        env={**os.environ, "PYTHONSAFEPATH": "1", **(env or {})},
+        env={
+            **os.environ,
+            "PYTHONSAFEPATH": "1",
+            **({"LD_PRELOAD": str(witness)} if witness else {}),
+            **(env or {}),
+        },
         check=False,
     )
     return done, sorted(artifacts.iterdir())
+
+
+def _exit_witness(tmp: Path) -> Path | None:
+    """exitwitness.c built into `tmp` (None without a C compiler: the fuzzer runs without
+    it). Preloaded, it prints the native stack of whoever calls exit()."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    out = tmp / "exitwitness.so"
+    source = Path(__file__).with_name("exitwitness.c")
+    built = subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O1", "-o", str(out), str(source), "-ldl"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out if built.returncode == 0 else None
+
+
+def _witness(stderr: str) -> str:
+    """Who ended the process: the last native stack of an exit() call (exitwitness.c),
+    and what fuzz_main.py printed as Python ended (a SystemExit or KeyboardInterrupt in
+    the target, every thread's stack)."""
+    parts = []
+    native = stderr.rfind("=== exit witness ===")
+    if native >= 0:
+        parts.append(stderr[native : native + 3000])
+    python = stderr.find("=== fuzz_main exit ===")
+    if python >= 0:
+        parts.append(stderr[python : python + 3000])
+    return "\n...\n".join(parts) + "\n...\n" if parts else "(no exit witness)\n"
 
 
 def _exception(stderr: str) -> str:

@@ -11,8 +11,11 @@ WHISPERER_FUZZ_KEY.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import faulthandler
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +45,32 @@ def requests_target() -> Any:
         raise SystemExit("the fuzz company's key is not known to the registry")
 
     def target(data: bytes) -> None:
-        status, body = loop.run_until_complete(fuzz.call(app, fuzz.read(data), key=key))
+        try:
+            status, body = loop.run_until_complete(fuzz.call(app, fuzz.read(data), key=key))
+        except Exception:
+            raise
+        except BaseException:  # SystemExit, KeyboardInterrupt: the process would just end
+            print(EXIT_MARK, "the target raised:", file=sys.stderr)
+            traceback.print_exc()
+            raise
         fuzz.check_answer(status, body)
 
     return target
 
 
+EXIT_MARK = "=== fuzz_main exit ==="
+
+
+def _on_exit() -> None:
+    """The process ends through Python (libFuzzer's own exits do not come here): say so,
+    with every thread's stack, so an unexplained "fuzz target exited" has a witness."""
+    print(EXIT_MARK, "Python is exiting; the threads:", file=sys.stderr)
+    faulthandler.dump_traceback(all_threads=True)
+
+
 def main() -> None:
+    faulthandler.enable()
+    atexit.register(_on_exit)
     name, argv = sys.argv[1], [sys.argv[0], *sys.argv[2:]]
     target = fuzz.parse_one if name == "parsers" else requests_target()
     atheris.Setup(argv, target, custom_mutator=custom_mutator)
