@@ -5,14 +5,18 @@ test_streams.py, against the real API server)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from whisperer.operator.clock import ManualClock
 from whisperer.operator.models.v1alpha1 import SLAPolicy
 from whisperer.operator.models.v1alpha1.company import CompanySpec
 from whisperer.operator.services.assessment import is_noise
+from whisperer.operator.services.configstore import ConfigStore
 from whisperer.operator.services.correlation import AlertFacts, Correlator
+from whisperer.operator.services.correlation.service import CorrelationService
 from whisperer.operator.services.correlation.staleness import EventClock, quiet_for, stale_at
 from whisperer.operator.services.facts import facts_of
 from whisperer.operator.services.sla.clocks import evaluate
@@ -187,3 +191,69 @@ def test_news_is_never_folded_into_old_noise() -> None:
     assert quiet.incident == "inc-1"  # low joins low
     loud = c.decide(alert("c", 3, severity="high"), new_name="inc-3", window=window, depends_on={})
     assert loud.new and loud.incident == "inc-3"  # louder: its own incident
+
+
+def test_a_report_kept_in_memory_is_not_decided_again_when_its_stale_write_comes_back() -> None:
+    """A chatty report within `REPORT_GRAIN` is handled in memory only. When the alert then
+    goes stale, that write carries the report's generation and time, so the alert event our
+    own write brings back is not decided again (before, it opened a second incident for a
+    report already counted: bench/correlation/stream_live.py found it)."""
+    config = ConfigStore()
+    config.apply(
+        "companies",
+        "ADDED",
+        {
+            "apiVersion": "alertwhisperer.io/v1alpha1",
+            "kind": "Company",
+            "metadata": {"name": "kept"},
+            "spec": {"displayName": "kept", "slaPolicyRef": {"name": "none"}},
+        },
+    )
+    clock = ManualClock(T0)
+    service = CorrelationService(config=config, clock=clock)
+    at = T0.strftime("%Y-%m-%dT%H:%M:%SZ")
+    body: dict[str, Any] = {
+        "apiVersion": "alertwhisperer.io/v1alpha1",
+        "kind": "Alert",
+        "metadata": {"name": "al-1", "namespace": "company-kept", "generation": 1},
+        "spec": {
+            "fingerprint": "0" * 16,
+            "source": "generic",
+            "asset": {"name": "mail", "known": True},
+            "signal": "clamav-update",
+            "severity": "low",
+            "state": "firing",
+            "firstSeen": at,
+            "lastSeen": at,
+        },
+        "status": {},
+    }
+
+    def store(plan: Any) -> None:  # what the executor does, in memory
+        for _, status, sequence in plan.also:
+            body["status"].update(status)
+            service.written_also("company-kept", "al-1", sequence)
+        if plan.alert_status is not None:
+            body["status"].update(plan.alert_status)
+            service.written("company-kept", "al-1", plan)
+
+    first = service.handle_alert(body)
+    assert first is not None and first.alert_status is not None
+    store(first)
+    incident = body["status"]["incidentRef"]["name"]
+    again = (T0 + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body["metadata"]["generation"] = 2
+    body["spec"]["lastSeen"] = again
+    assert service.handle_alert(body) is None  # within the grain: memory only
+    assert body["status"]["observedGeneration"] == 1  # the stored status lags behind
+    clock.advance(timedelta(minutes=45))  # event time carries on: stale after 30 minutes
+    plans, _ = service.auto_resolve()
+    stale = [p for p in plans if p.also]
+    assert stale, "the alert went stale"
+    for plan in stale:
+        store(plan)
+    assert body["status"]["resolvedBy"] == "stale"
+    assert body["status"]["observedGeneration"] == 2 and body["status"]["reportedAt"] == again
+    assert service.handle_alert(body) is None  # the echo of our own write: nothing to decide
+    assert body["status"]["incidentRef"]["name"] == incident
+    assert service.held()[0] + service.held()[1] == 1  # one incident, ever

@@ -126,6 +126,10 @@ class CorrelationService:
         self._clock = clock
         self._firing: dict[str, dict[str, FiringAlert]] = {}
         self._planned: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        # Reports handled in memory only (`REPORT_GRAIN`): their generation and time, carried
+        # by the alert's next status write. Without them our own next write of the alert
+        # (going stale) would come back as an unhandled generation, decided again.
+        self._kept: dict[tuple[str, str], dict[str, Any]] = {}
         self._sequence = 0
         self._joining: dict[tuple[str, str], str] = {}  # during a rebuild: alert -> incident
         self._quiet: list[tuple[datetime, str, str]] = []  # (due, company, incident)
@@ -169,7 +173,10 @@ class CorrelationService:
         key = (namespace, str(meta.get("name")))
         with self._lock:
             _, planned = self._planned.get(key, (0, {}))
+            kept = self._kept.get(key, {}).get("observedGeneration")
         status.update(planned)
+        if kept is not None:
+            status["observedGeneration"] = kept  # newer than any pending write
         if generation is not None and status.get("observedGeneration") == generation:
             return None  # handled already (our own status write, or before a restart)
         try:
@@ -194,6 +201,9 @@ class CorrelationService:
                     self._earlier = True
             self._index_firing(alert, company)
             if plan is not None and plan.alert_status is not None:
+                held = self._kept.pop(key, None)  # written with this plan
+                if held is not None and "reportedAt" not in plan.alert_status:
+                    plan.alert_status["reportedAt"] = held["reportedAt"]
                 self._sequence += 1
                 plan.sequence = self._sequence
                 self._planned[key] = (self._sequence, {**planned, **plan.alert_status})
@@ -223,6 +233,7 @@ class CorrelationService:
         with self._lock:
             self._firing.get(namespace, {}).pop(name, None)
             self._planned.pop((namespace, name), None)
+            self._kept.pop((namespace, name), None)
             company = company_of_namespace(namespace)
             if company is not None:
                 self._events.track(company, name, None)
@@ -313,6 +324,7 @@ class CorrelationService:
                 ):
                     # Nothing a reader needs yet (memory has it; a restart reads lastSeen):
                     # a chatty alert costs no write per report.
+                    self._kept[(namespace, name)] = {**done, "reportedAt": iso(spec.last_seen)}
                     if not finish:
                         return None
                     plan.alert_status = {**done, **finish}
@@ -504,7 +516,12 @@ class CorrelationService:
                 self._stale_quiet[(company, found.name)] = namespace
                 self._quieted(found, facts)
             touched[found.name] = found
-            status = {"resolutionCounted": True, "resolvedBy": "stale", "staleAt": iso(due)}
+            status = {
+                **self._kept.pop((namespace, name), {}),
+                "resolutionCounted": True,
+                "resolvedBy": "stale",
+                "staleAt": iso(due),
+            }
             self._sequence += 1
             _, planned = self._planned.get((namespace, name), (0, {}))
             self._planned[(namespace, name)] = (self._sequence, {**planned, **status})
@@ -802,6 +819,7 @@ class CorrelationService:
             self._correlator = Correlator()
             self._firing.clear()
             self._planned.clear()
+            self._kept.clear()
             self._joining.clear()
             self._quiet.clear()
 
