@@ -263,6 +263,13 @@ def log_summary(log: Path) -> dict[str, Any]:
 
 def cluster_up() -> tuple[str, str]:
     """`hack/cluster up`: the admin's and the operator's kubeconfigs."""
+    admin, found = cluster_identities("operator")
+    return admin, found["operator"]
+
+
+def cluster_identities(*names: str) -> tuple[str, dict[str, str]]:
+    """`hack/cluster up`: the admin's kubeconfig and those of the named identities
+    (`operator`, `webhook`; the admin's where the cluster has no identities)."""
     result = subprocess.run(
         [str(REPO / "hack" / "cluster"), "up"],
         capture_output=True,
@@ -279,8 +286,11 @@ def cluster_up() -> tuple[str, str]:
     )
     admin = env["KUBECONFIG"].strip("'")
     kdir = env.get("WHISPERER_KUBECONFIG_DIR", "").strip("'")
-    operator = Path(kdir) / "operator" if kdir else Path(admin)
-    return admin, str(operator if operator.exists() else admin)
+    found = {}
+    for name in names:
+        path = Path(kdir) / name if kdir else Path(admin)
+        found[name] = str(path if path.exists() else admin)
+    return admin, found
 
 
 def kubectl(admin: str, *args: str) -> None:

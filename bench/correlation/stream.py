@@ -64,6 +64,8 @@ class Outcome:
     incident_of: list[str] = field(default_factory=list)
     starts: list[bool] = field(default_factory=list)
     """Whether each event started an episode of its incident (opened or reopened it)."""
+    newsy: list[bool] = field(default_factory=list)
+    """Whether each event made news (opened, reopened or raised an incident)."""
     opened: int = 0
     news: int = 0
     writes: int = 0
@@ -293,6 +295,7 @@ def run_core(name: str, events: Sequence[Event], incidents: dict[str, Any]) -> O
         incident, news, noise = core.report(e)
         out.incident_of.append(incident)
         out.starts.append(bool(news & {"Opened", "Reopened"}))
+        out.newsy.append(bool(news))
         out.opened += "Opened" in news
         out.news += bool(news)
         out.pages += bool(news) and not noise
@@ -403,25 +406,38 @@ def report(events: Sequence[Event], outcomes: Sequence[Outcome]) -> dict[str, An
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+DEFAULTS = "operator (defaults: staleness, hostWindow 5m)"
+
+
+def stream_arguments(parser: argparse.ArgumentParser, *, scale: float = 0.25) -> None:
+    """The options that choose the stream (synthetic, or the data set's files)."""
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--scale", type=float, default=0.25, help="synthetic noise kept (1.0: ~45k)"
+        "--scale", type=float, default=scale, help="synthetic noise kept (1.0: ~45k)"
     )
     parser.add_argument("--alerts", help="the data set's alert CSV (see the module)")
     parser.add_argument("--phases", help="the data set's attack phases, JSON")
-    args = parser.parse_args(argv)
+
+
+def stream_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Event]:
+    """The stream the options chose."""
     if args.alerts:
         if not args.phases:
             parser.error("--alerts needs --phases")
         events, _ = read_dataset(args.alerts, args.phases)
-    else:
-        events = synthetic(args.seed, scale=args.scale)
+        return events
+    return synthetic(args.seed, scale=args.scale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    stream_arguments(parser)
+    args = parser.parse_args(argv)
+    events = stream_of(parser, args)
     outcomes = [
         host_signal(events),
         alertmanager_style(events, timeout=timedelta(minutes=5)),
-        run_core("operator (defaults: staleness, hostWindow 5m)", events, {}),
+        run_core(DEFAULTS, events, {}),
         run_core("operator, hostWindow off", events, {"hostWindow": "0s"}),
         run_core("operator, hostWindow 1m", events, {"hostWindow": "1m"}),
         run_core("operator, hostWindow 15m", events, {"hostWindow": "15m"}),
