@@ -406,7 +406,7 @@ def report(events: Sequence[Event], outcomes: Sequence[Outcome]) -> dict[str, An
     }
 
 
-DEFAULTS = "operator (defaults: staleness, hostWindow 5m)"
+DEFAULTS = "operator (defaults: staleness, host off)"
 
 
 def stream_arguments(parser: argparse.ArgumentParser, *, scale: float = 0.25) -> None:
@@ -438,8 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         host_signal(events),
         alertmanager_style(events, timeout=timedelta(minutes=5)),
         run_core(DEFAULTS, events, {}),
-        run_core("operator, hostWindow off", events, {"hostWindow": "0s"}),
         run_core("operator, hostWindow 1m", events, {"hostWindow": "1m"}),
+        run_core("operator, hostWindow 5m", events, {"hostWindow": "5m"}),
         run_core("operator, hostWindow 15m", events, {"hostWindow": "15m"}),
         run_core("operator, staleness off", events, {"staleAfter": {"generic": "0s"}}),
     ]

@@ -160,7 +160,7 @@ def start_shim(kubeconfig: str, port: int, log: Path) -> subprocess.Popen[bytes]
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
 
 
-def company_body(name: str) -> dict[str, Any]:
+def company_body(name: str, incidents: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "apiVersion": API,
         "kind": "Company",
@@ -170,6 +170,7 @@ def company_body(name: str) -> dict[str, Any]:
             "slaPolicyRef": {"name": "premium-24x7"},
             "deletionPolicy": "Delete",
             "webhook": {"rateLimit": {"requestsPerSecond": 2000, "burst": 2000}},
+            **({"incidents": incidents} if incidents else {}),
         },
     }
 
@@ -643,10 +644,16 @@ def main() -> int:
     parser.add_argument(
         "--keep", action="store_true", help="leave the company, operator and shim running"
     )
+    parser.add_argument(
+        "--host-window", help="the company's hostWindow, live and in memory (default: unset)"
+    )
     args = parser.parse_args()
     events = stream_of(parser, args)
+    settings = {"hostWindow": args.host_window} if args.host_window else {}
 
-    memory = run_core(DEFAULTS, events, {})
+    memory = run_core(
+        DEFAULTS if not settings else f"operator, hostWindow {args.host_window}", events, settings
+    )
     baselines = [host_signal(events), alertmanager_style(events, timeout=timedelta(minutes=5))]
 
     admin_cfg, identity = cluster_identities("operator", "webhook")
@@ -666,7 +673,7 @@ def main() -> int:
     results["strict_order"] = args.strict_order
     wall = time.perf_counter()
     try:
-        admin.create("companies", company_body(company))
+        admin.create("companies", company_body(company, settings))
         wait_for(
             lambda: admin.get("companies", company).get("status", {}).get("namespace"),
             timeout=120,
@@ -697,7 +704,7 @@ def main() -> int:
                 args=args,
                 deadlines=None
                 if args.strict_order
-                else deadlines_of(facts_of(company_body(company)["spec"])),
+                else deadlines_of(facts_of(company_body(company, settings)["spec"])),
             )
         )
         days = max((events[-1].at - events[0].at).total_seconds() / 86400, 1.0)
@@ -711,6 +718,8 @@ def main() -> int:
         else:
             stop(admin, company, namespace, operator, shim, results)
     live, orphans = live_outcome(events, posted, seen)
+    if settings:
+        live.name = f"live: shim + operator, hostWindow {args.host_window}"
     ok = sum(n for code, n in posted.answers.items() if code.startswith("2"))
     results["posting"] = {
         "events": len(events),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from whisperer.operator.models.v1alpha1.company import STALE_SOURCES, CompanySpec, InhibitRule
+from whisperer.operator.models.v1alpha1.company import CompanySpec, InhibitRule
 from whisperer.operator.services.durations import parse_duration
 
 
@@ -42,9 +42,9 @@ class CompanyFacts:
     inhibit_rules: tuple[InhibitRule, ...]
     sla_policy: str
     assets: Mapping[str, AssetFacts]
-    host_window: Mapping[str, timedelta]
-    """Per source tool: low alerts of different signals on one asset within this long join
-    one incident (a tool missing here: off)."""
+    host_window: timedelta
+    """Low alerts of different signals on one asset within this long join one incident (0:
+    off; the default is the Company model's)."""
     stale_after: Mapping[str, timedelta] = field(default_factory=lambda: dict(STALE_AFTER))
     """Per source tool: how long a firing alert lives without a new report (event time);
     a tool missing here never goes stale."""
@@ -60,23 +60,6 @@ STALE_AFTER: Mapping[str, timedelta] = {
 }
 """The default staleness timeouts per source tool; Alertmanager, Grafana, CloudWatch and
 Azure Monitor send resolutions (an Alertmanager alert's own endsAt still counts)."""
-
-
-HOST_WINDOW: Mapping[str, timedelta] = {
-    # Point events of IDS and log tools (Wazuh, Suricata, ...) come through the generic
-    # endpoint: one activity on a host trips several signatures at once.
-    "generic": timedelta(minutes=5),
-}
-"""The default same-host windows per source tool (docs/correlation.md: measured on a
-point-event stream); the other tools' alerts are one signal per problem and keep theirs."""
-
-
-def host_window_of(setting: str | None) -> dict[str, timedelta]:
-    """The company's same-host windows: the defaults, or its own for every tool (`0s`: off)."""
-    if setting is None:
-        return dict(HOST_WINDOW)
-    window = parse_duration(setting)
-    return {} if window <= timedelta(0) else dict.fromkeys(STALE_SOURCES, window)
 
 
 def stale_after_of(overrides: Mapping[Any, str]) -> dict[str, timedelta]:
@@ -114,5 +97,5 @@ def facts_of(spec: CompanySpec | Mapping[str, Any]) -> CompanyFacts:
         },
         stale_after=stale_after_of(settings.stale_after),
         noise_signals=frozenset(settings.noise_signals),
-        host_window=host_window_of(settings.host_window),
+        host_window=parse_duration(settings.host_window),
     )

@@ -45,13 +45,6 @@ def test_defaults_per_tool_and_a_company_override() -> None:
     assert stale_at(custom, source="alertmanager", reported=T0) == T0 + timedelta(hours=1)
 
 
-def test_the_host_window_is_on_for_the_generic_endpoints_point_events_by_default() -> None:
-    assert facts_of(company()).host_window == {"generic": timedelta(minutes=5)}
-    assert facts_of(company(hostWindow="0s")).host_window == {}  # off for every tool
-    every = facts_of(company(hostWindow="2m")).host_window
-    assert every["zabbix"] == every["generic"] == every["alertmanager"] == timedelta(minutes=2)
-
-
 def test_an_unknown_tool_in_stale_after_is_refused_with_its_name() -> None:
     with pytest.raises(ValidationError, match="not nagios"):
         company(staleAfter={"nagios": "1h"})

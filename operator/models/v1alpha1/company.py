@@ -400,13 +400,12 @@ class IncidentSettings(Schema):
         description="Canonical signals the company knows as noise: while only low or info "
         "alerts of them make an incident, it pages nobody (it stays visible and counted).",
     )
-    host_window: str | None = Field(
-        default=None,
+    host_window: str = Field(
+        default="0s",
         pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
         description="Low and info alerts of different signals on one asset within this long "
         "of an open low incident on that asset (not known noise) join it (pattern host); "
-        "`0s`: off. Unset: 5m for alerts from the generic endpoint (point events of IDS and "
-        "log tools), off for every other source (docs/correlation.md says why).",
+        "`0s`: off, the default (docs/correlation.md says why).",
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from whisperer.operator.models.v1alpha1 import Alert, Silence
 from whisperer.operator.services.correlation.correlator import (
@@ -95,7 +95,7 @@ def place(
         depends_on=facts.depends_on,
         reopen_window=facts.reopen_window,
         storm_threshold=facts.storm_threshold,
-        host_window=facts.host_window.get(fact.source, timedelta(0)),
+        host_window=facts.host_window,
     )
     if decision.load:  # nothing decided yet: the caller loads the incident and asks again
         return Placement(fact, fields, decision=decision)
