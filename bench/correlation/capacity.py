@@ -44,6 +44,7 @@ from e2e_cluster import (  # noqa: E402
     kubectl,
     namespace_gone,
     start_operator,
+    stop_process,
     wait_for,
 )
 
@@ -113,15 +114,6 @@ def start(
     return proc, time.perf_counter() - began, found[0]
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="10x100,20x200,30x300", help="CxH,... per step")
@@ -147,7 +139,7 @@ def main() -> int:
             names = [f"cap-{tag}-{n}-{c}" for c in range(companies)]
             bodies = [b for c in names for b in alert_bodies(c, hosts, at)]
             if proc is not None:
-                stop(proc)
+                stop_process(proc, within=30)
             raw = asyncio.run(baseline(admin_cfg, bodies, args.writers))
             proc, _, _ = start(operator_cfg, workdir, starts)
             for c in names:
@@ -164,7 +156,7 @@ def main() -> int:
                 with_operator(admin_cfg, bodies, args.writers, patience=args.timeout, pid=proc.pid)
             )
             held = rss_mib(proc.pid)
-            stop(proc)
+            stop_process(proc, within=30)
             proc, rebuild_s, line = start(operator_cfg, workdir, starts)
             time.sleep(2)
             rows.append(
@@ -201,7 +193,7 @@ def main() -> int:
             )
         except SystemExit as exc:
             print(exc, file=sys.stderr)
-        stop(proc)
+        stop_process(proc, within=30)
         admin.close()
     print(json.dumps(rows, indent=2, default=float))
     print(

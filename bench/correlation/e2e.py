@@ -36,7 +36,6 @@ import contextlib
 import hashlib
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +71,7 @@ from e2e_cluster import (  # noqa: E402
     resource_version,
     session,
     start_operator,
+    stop_process,
     wait_for,
     watch,
     write,
@@ -528,11 +528,7 @@ def main() -> int:
             results["teardown_s"] = time.perf_counter() - teardown
         except SystemExit as exc:
             print(exc, file=sys.stderr)
-        operator.terminate()
-        try:
-            operator.wait(15)
-        except subprocess.TimeoutExpired:
-            operator.kill()
+        stop_process(operator)
         admin.close()
     results["operator_log"] = log_summary(log)
     print(json.dumps(results, indent=2, default=float))

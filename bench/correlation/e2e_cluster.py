@@ -193,6 +193,16 @@ async def resource_version(http: aiohttp.ClientSession, plural: str) -> str:
 # -- the operator --------------------------------------------------------------------------
 
 
+def stop_process(proc: subprocess.Popen[bytes], *, within: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not ended `within` seconds later."""
+    proc.terminate()
+    try:
+        proc.wait(within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def start_operator(kubeconfig: str, log: Path) -> subprocess.Popen[bytes]:
     """`whisperer-operator` in its own process, as the given identity."""
     env = {

@@ -85,6 +85,7 @@ from whisperer.operator.services.correlation.priority import SEVERITY_RANK
 from whisperer.operator.services.correlation.service import REPORT_GRAIN
 from whisperer.operator.services.credentials import Credentials
 from whisperer.operator.services.facts import CompanyFacts, facts_of
+from whisperer.operator.services.tenancy import credentials_secret_name, namespace_name
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the other benches' plumbing, generator and scores
@@ -99,6 +100,7 @@ from e2e_cluster import (  # noqa: E402
     resource_version,
     session,
     start_operator,
+    stop_process,
     wait_for,
     watch,
 )
@@ -605,11 +607,7 @@ def stop(
     """Stop the shim; delete the company while the operator still runs (the company
     carries Kopf's finalizer, which only it removes); then stop the operator."""
     if shim is not None:
-        shim.terminate()
-        try:
-            shim.wait(15)
-        except subprocess.TimeoutExpired:
-            shim.kill()
+        stop_process(shim)
     teardown = time.perf_counter()
     with contextlib.suppress(Exception):
         admin.delete_custom("companies", company)
@@ -618,11 +616,7 @@ def stop(
         results["teardown_s"] = round(time.perf_counter() - teardown, 1)
     except SystemExit as exc:
         print(exc, file=sys.stderr)
-    operator.terminate()
-    try:
-        operator.wait(15)
-    except subprocess.TimeoutExpired:
-        operator.kill()
+    stop_process(operator)
     admin.close()
 
 
@@ -662,7 +656,7 @@ def main() -> int:
     kubectl(admin_cfg, "apply", "--server-side", "-f", str(policy))
     tag = uuid.uuid4().hex[:6]
     company = f"stream-{tag}"
-    namespace = f"company-{company}"
+    namespace = namespace_name(company)
     admin = KubeClient.from_kubeconfig(admin_cfg)
     workdir = Path(tempfile.mkdtemp(prefix="whisperer-stream-live-"))
     operator_log, shim_log = workdir / "operator.log", workdir / "shim.log"
@@ -682,7 +676,7 @@ def main() -> int:
         found: list[Any] = []
         wait_for(
             lambda: (
-                found.append(admin.read_secret(f"company-{company}-credentials", "alert-whisperer"))
+                found.append(admin.read_secret(credentials_secret_name(company), "alert-whisperer"))
                 or found[-1]
             ),
             timeout=60,
