@@ -1,7 +1,7 @@
 """Carrying out correlation's plans, outside its lock: the incidents' changes through the one
-incident writer, then (once they are stored) the alert's status; the plans of one alert one
-after another, a bounded number of alerts in flight at once (more waits: backpressure on
-the watch)."""
+incident writer (handed to it in the order decided, which it keeps per incident), then, once
+they are stored, the alert's status; the alert writes of one alert one plan after another,
+a bounded number of plans in flight at once (more waits: backpressure on the watch)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,12 @@ class Executor:
         names = ([plan.alert] if plan.alert else []) + [name for name, _, _ in plan.also]
         keys = [(plan.namespace, name) for name in dict.fromkeys(names)]
         previous = [t for k in keys if (t := self._chains.get(k)) is not None]
-        task = asyncio.get_running_loop().create_task(self._run(plan, previous))
+        # The incidents' changes go to the writer now, in the order decided (it keeps that
+        # order per incident), not once the alert's earlier plans are done: a join decided
+        # after the create of its incident must never reach the API server before it,
+        # whatever the creating alert is still waiting on.
+        stored = [self._writer.submit(s.namespace, s.name, s.change) for s in plan.steps]
+        task = asyncio.get_running_loop().create_task(self._run(plan, previous, stored))
         for key in keys:
             self._chains[key] = task
         self._tasks.add(task)
@@ -68,28 +73,29 @@ class Executor:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=within)
 
-    async def _run(self, plan: Plan, previous: list[asyncio.Task[None]]) -> None:
+    async def _run(
+        self, plan: Plan, previous: list[asyncio.Task[None]], stored: list[asyncio.Future[None]]
+    ) -> None:
         if previous:
             await asyncio.gather(*previous, return_exceptions=True)
         try:
-            await self._carry_out(plan)
+            await self._carry_out(plan, stored)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("plan for %s/%s failed", plan.namespace, plan.alert or "(incidents)")
 
-    async def _carry_out(self, plan: Plan) -> None:
+    async def _carry_out(self, plan: Plan, stored: list[asyncio.Future[None]]) -> None:
         if plan.retry_after is not None:
             self.retry(plan.namespace, plan.alert, plan.retry_after)
             return
-        if plan.load is not None:
-            await self._load(plan)
-            return
-        futures = [self._writer.submit(s.namespace, s.name, s.change) for s in plan.steps]
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        results = await asyncio.gather(*stored, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             self._failed(plan, failed)
+            return
+        if plan.load is not None:  # after what was decided before the load was asked for
+            await self._load(plan)
             return
         for name, status, sequence in plan.also:  # alerts that went stale on the way
             if await self._patch(plan.namespace, name, status):
