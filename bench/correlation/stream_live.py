@@ -35,6 +35,8 @@ and its two baselines, on the same events in the same run.
    has none). The operator decides in the API server's order, and staleness and the
    resolutions are the decisions that read the company's event time rather than the
    report's own; a report is never written ahead of another of its own alert.
+   With a host window (`--host-window`), a report never overtakes a pending report on the
+   same host: which of the host's alerts came first decides whether the next joins.
    `--strict-order` keeps to the span alone (slower).
 3. Once every report is accounted for and the operator has gone quiet, every Alert and
    Incident is read back. Per event: its incident is the alert's `status.incidentRef` as
@@ -317,6 +319,7 @@ async def replay(
     span: timedelta,
     deadlines: list[timedelta] | None,
     confirm_timeout: float,
+    same_host: bool = False,
 ) -> Posted:
     """Post every event in event-time order (see the module for the rules)."""
     out = Posted(alert=[None] * len(events), posted_seq=[0] * len(events))
@@ -385,10 +388,13 @@ async def replay(
     before: dict[int, datetime | None] = {}  # pending report -> its alert's report before
 
     def overtakes(e: Event, j: int) -> bool:
-        """Whether `e` may be written before the pending report `j` of another alert: it
-        is within the span, or none of the deadlines of `j`'s alert (its report before
-        plus `deadlines`) falls between the two (a first report has none)."""
+        """Whether `e` may be written before the pending report `j` of another alert: never
+        on the same host when the company has a host window; else when it is within the
+        span, or none of the deadlines of `j`'s alert (its report before plus `deadlines`)
+        falls between the two (a first report has none)."""
         p, last = pending[j], before[j]
+        if same_host and p.host == e.host:
+            return False  # a host window reads the host's other alerts: their order counts
         if e.at - p.at <= span:
             return True
         if deadlines is None:
@@ -463,6 +469,7 @@ async def live_run(
             span=timedelta(seconds=args.span),
             deadlines=deadlines,
             confirm_timeout=args.confirm_timeout,
+            same_host=bool(args.host_window),
         )
         settle = time.perf_counter()
         await quiet(http, limit=60)

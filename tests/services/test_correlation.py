@@ -319,6 +319,51 @@ def test_a_periodic_problem_reopens_its_resolved_incident_instead_of_opening_one
     assert fourth.pattern == "periodic"
 
 
+def test_a_periodic_series_is_its_first_incident_whatever_memory_still_holds() -> None:
+    """The first occurrence's incident left memory, the second's has not: the series is still
+    the first (loaded again), so a replay faster than event time, which keeps both in memory,
+    decides the same."""
+    c = Correlator()
+    hours = 70  # longer than the reopen window: the second occurrence opens its own
+    keep = timedelta(hours=1)
+    names, kept = [], []
+    for n in range(2):
+        at = T0 + timedelta(minutes=n * hours)
+        name, new, _ = decide(
+            c, facts(f"j{n}", signal="backup-failed", category="backup", minutes=n * hours)
+        )
+        assert new
+        c.alert_resolved("acme", name, f"j{n}", at, event_at=at)
+        kept.append(c.incident_resolved("acme", name, at, keep=keep))
+        names.append(name)
+    third = facts("j2", signal="backup-failed", category="backup", minutes=2 * hours)
+    assert c.prune(T0 + timedelta(minutes=hours) + timedelta(minutes=5)) == [names[0]]
+    asked = c.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
+    assert (asked.incident, asked.load) == (names[0], True)
+    first = kept[0]
+    assert first is not None
+    c.restore(first)  # as the executor does: read from the API server, remembered again
+    decided = c.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
+    assert (decided.incident, decided.pattern, decided.absorbed) == (
+        names[0],
+        "periodic",
+        (names[1],),
+    )
+    # Asked once: an incident that cannot be read again does not stop the decision.
+    d = Correlator()
+    for n in range(2):
+        at = T0 + timedelta(minutes=n * hours)
+        name, _, _ = decide(
+            d, facts(f"j{n}", signal="backup-failed", category="backup", minutes=n * hours)
+        )
+        d.alert_resolved("acme", name, f"j{n}", at, event_at=at)
+        d.incident_resolved("acme", name, at, keep=keep)
+    d.prune(T0 + timedelta(minutes=hours) + timedelta(minutes=5))
+    assert d.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY).load
+    again = d.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
+    assert not again.load and again.incident == names[1] and again.pattern == "periodic"
+
+
 def test_the_first_alert_is_kept_when_the_bounded_refs_move_on() -> None:
     c = Correlator()
     for n in range(80):

@@ -298,7 +298,7 @@ class Correlator:
         self._merged_into: dict[tuple[str, str], set[str]] = {}  # target -> absorbed
         self._expiring: list[tuple[datetime, str, str]] = []  # (keep_until, company, name)
         self._episodes_pruned: datetime | None = None
-        self._asked: set[tuple[str, str]] = set()  # known-noise incidents asked to be loaded
+        self._asked: set[tuple[str, str]] = set()  # incidents asked to be loaded (once)
 
     def _open_add(self, incident: OpenIncident) -> None:
         company = incident.company
@@ -566,8 +566,12 @@ class Correlator:
         key = aggregation_key(facts.asset, facts.signal)
         episodes = self._episodes.setdefault((company, key), [])
         series_names = _periodic_series(episodes, facts.at)
-        if series_names and all(self.find(company, n) is None for n in series_names):
-            # The series' incidents left memory long ago: load the first, then decide.
+        first = (company, series_names[0]) if series_names else None
+        if first and self.find(*first) is None and first not in self._asked:
+            # The series' first incident left memory: load it, then decide. The series is
+            # always its first incident, whatever else memory still holds (a fast replay
+            # keeps more in memory than event time would), so a replay decides the same.
+            self._asked.add(first)
             return Decision(series_names[0], False, "a periodic series", "periodic", load=True)
         latest = self._latest.get(company)
         if latest is None or facts.at > latest:
