@@ -203,11 +203,11 @@ class Core:
         self.incidents: dict[str, dict[str, Any]] = {}
         self.writes = 0
         """Status writes the plans call for: one per incident a plan changes, one per alert."""
-        self._looked = start
 
     def report(self, event: Event) -> tuple[str, set[str], bool]:
         """One report of the event's alert; the incident it is in now, and what news its
         handling made (Opened, Reopened, SeverityRaised)."""
+        self._run_timers_until(event.at)
         if event.at > self.clock.now():
             self.clock.set(event.at)
         signal = classify(event.name, source="generic")
@@ -246,15 +246,24 @@ class Core:
             plan = self.service.handle_alert(body)
         if plan is not None:
             news |= self._apply(plan)
-        if self.clock.now() - self._looked >= timedelta(minutes=1):
-            self._looked = self.clock.now()
-            plans, _ = self.service.auto_resolve()
-            for p in plans:
-                self._apply(p)
         ref = (body["status"].get("incidentRef") or {}).get("name", "")
         status = self.incidents.get(ref, {}).get("status", {})
         noise = bool((status.get("correlation") or {}).get("noise"))
         return ref, news, noise
+
+    def _run_timers_until(self, until: datetime) -> None:
+        """What the operator's auto-resolution loop does while no report comes: it wakes at
+        each time it asked for (an alert going stale, a hold-down ending), and at least once a
+        minute, up to the next report's time."""
+        while True:
+            plans, due = self.service.auto_resolve()
+            for p in plans:
+                self._apply(p)
+            now = self.clock.now()
+            wake = min(due, now + timedelta(minutes=1)) if due else now + timedelta(minutes=1)
+            if wake > until:
+                return
+            self.clock.set(max(wake, now + timedelta(microseconds=1)))
 
     def _apply(self, plan: Plan) -> set[str]:
         news: set[str] = set()

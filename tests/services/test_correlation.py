@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from whisperer.operator.services.correlation import (
@@ -10,6 +11,7 @@ from whisperer.operator.services.correlation import (
     priority,
     state_changes,
 )
+from whisperer.operator.services.correlation.incidents import incident_status, remembered
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -362,6 +364,41 @@ def test_a_periodic_series_is_its_first_incident_whatever_memory_still_holds() -
     assert d.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY).load
     again = d.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
     assert not again.load and again.incident == names[1] and again.pattern == "periodic"
+
+
+def test_a_series_read_back_from_its_stored_incident_keeps_each_occurrence_once() -> None:
+    """Alerts carry milliseconds, incidents store seconds: an occurrence remembered in memory
+    and the same one read back (a load, a restart) are one occurrence. Counted twice, the
+    zero gap between them hid the rhythm and the series was never seen."""
+    c = Correlator()
+    hours = 70
+    at = [T0 + timedelta(minutes=n * hours, milliseconds=555) for n in range(3)]
+    names = []
+    for n in range(2):
+        f = replace(facts(f"j{n}", signal="backup-failed", category="backup"), at=at[n])
+        name, _, _ = decide(c, f)
+        c.alert_resolved("acme", name, f"j{n}", at[n], event_at=at[n])
+        c.incident_resolved("acme", name, at[n], keep=timedelta(hours=1))
+        names.append(name)
+    first = c.find("acme", names[0])
+    assert first is not None
+    stored = {
+        "metadata": {"name": names[0], "namespace": "company-acme"},
+        "status": {
+            **incident_status(first, critical_assets=frozenset(), latest="j0"),
+            "phase": "Resolved",
+        },
+    }
+    c.prune(at[1] + timedelta(minutes=5))
+    assert c.find("acme", names[0]) is None
+    third = replace(facts("j2", signal="backup-failed", category="backup"), at=at[2])
+    asked = c.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
+    assert (asked.incident, asked.load) == (names[0], True)
+    read = remembered(stored, category_of=lambda signal: "backup")
+    assert read is not None
+    c.restore(read)
+    decided = c.decide(third, new_name="inc-j2", window=WINDOW, depends_on=TOPOLOGY)
+    assert (decided.incident, decided.pattern) == (names[0], "periodic")
 
 
 def test_the_first_alert_is_kept_when_the_bounded_refs_move_on() -> None:

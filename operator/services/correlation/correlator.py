@@ -219,6 +219,13 @@ def downstream_of(asset: str, depends_on: Mapping[str, Iterable[str]]) -> set[st
     return seen
 
 
+def _as_stored(at: datetime) -> datetime:
+    """A time as the incident's status stores it (to the second): an occurrence remembered
+    in memory and the same one read back from a stored incident are one occurrence, not
+    two (alerts carry milliseconds)."""
+    return at.replace(microsecond=0)
+
+
 def _periodic_series(episodes: list[tuple[datetime, str]], at: datetime) -> list[str]:
     """The incidents of the earlier occurrences (first first) that `at` continues at the
     same interval (within 10%), or none."""
@@ -366,10 +373,14 @@ class Correlator:
             self._latest[incident.company] = incident.last_at
 
     def restore_episode(self, company: str, key: str, at: datetime, incident: str) -> None:
-        """An occurrence of a problem (from a stored incident, maybe one no longer kept)."""
+        """An occurrence of a problem (from a stored incident, maybe one no longer kept). One
+        occurrence is one entry, whichever incident stands for it (a series read back lists
+        the occurrences it absorbed too)."""
+        at = _as_stored(at)
         episodes = self._episodes.setdefault((company, key), [])
-        if (at, incident) not in episodes:
-            bisect.insort(episodes, (at, incident))
+        i = bisect.bisect_left(episodes, (at, ""))
+        if i == len(episodes) or episodes[i][0] != at:
+            episodes.insert(i, (at, incident))
             del episodes[:-EPISODES_KEPT]
 
     def restore_placement(self, company: str, alert: str, at: datetime) -> None:
@@ -777,6 +788,7 @@ class Correlator:
 
     def _episode(self, incident: OpenIncident, key: str, at: datetime) -> None:
         """An occurrence of the problem, stood for by `incident`."""
+        at = _as_stored(at)
         incident.episodes = sorted({*incident.episodes, at})[-EPISODES_KEPT:]
         self.restore_episode(incident.company, key, at, incident.name)
 
