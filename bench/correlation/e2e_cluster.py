@@ -59,18 +59,42 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+STATUS_IN_FLIGHT = 64
+"""Status writes in flight at once in the create-and-status baseline."""
+
+
 async def write(
-    kubeconfig: str, bodies: list[dict[str, Any]], writers: int, *, rate: float | None = None
+    kubeconfig: str,
+    bodies: list[dict[str, Any]],
+    writers: int,
+    *,
+    rate: float | None = None,
+    status: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Create the Alerts in order with `writers` concurrent clients (as fast as they go, or
     the i-th at `i / rate` seconds); the rate, latencies and errors, and when each create
-    was answered (perf_counter)."""
-    kube = AsyncKube.from_kubeconfig(kubeconfig, pool=writers)
+    was answered (perf_counter). With `status`, each created Alert also gets that status
+    written at once, up to STATUS_IN_FLIGHT at a time beside the creates (the least any
+    operator writes per alert), and the rate counts until the last of them is stored."""
+    kube = AsyncKube.from_kubeconfig(kubeconfig, pool=writers + (STATUS_IN_FLIGHT if status else 0))
     pending = iter(enumerate(bodies))
     done: dict[str, float] = {}
     latencies: list[float] = []
     errors = 0
     begin = time.perf_counter()
+    slots = asyncio.Semaphore(STATUS_IN_FLIGHT)
+    patches: set[asyncio.Task[None]] = set()
+
+    async def patch(name: str, namespace: str) -> None:
+        nonlocal errors
+        try:
+            await kube.patch_status("alerts", name, {"status": status}, namespace)
+        except Exception as exc:
+            errors += 1
+            if errors <= 3:
+                print(f"status write failed: {exc}", file=sys.stderr)
+        finally:
+            slots.release()
 
     async def writer() -> None:
         nonlocal errors
@@ -87,9 +111,18 @@ async def write(
                 continue
             done[body["metadata"]["name"]] = time.perf_counter()
             latencies.append(done[body["metadata"]["name"]] - started)
+            if status is not None:
+                await slots.acquire()
+                task = asyncio.create_task(
+                    patch(body["metadata"]["name"], body["metadata"]["namespace"])
+                )
+                patches.add(task)
+                task.add_done_callback(patches.discard)
 
     started = time.perf_counter()
     await asyncio.gather(*(writer() for _ in range(writers)))
+    if patches:
+        await asyncio.gather(*patches)
     elapsed = time.perf_counter() - started
     await kube.close()
     return {
