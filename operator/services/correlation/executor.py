@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from whisperer.operator.errors import NotFoundError, PermanentError, WhispererError
 from whisperer.operator.kube.aio import AsyncKube
@@ -97,13 +98,25 @@ class Executor:
         if plan.load is not None:  # after what was decided before the load was asked for
             await self._load(plan)
             return
-        for name, status, sequence in plan.also:  # alerts that went stale on the way
+        # Alerts that went stale on the way, and the plan's own alert: different alerts are
+        # written at once (a burst of stale alerts does not hold up the placement), each
+        # alert's own writes in order (its stale record before its new report).
+        own = [a for a in plan.also if a[0] == plan.alert]
+        others = [a for a in plan.also if a[0] != plan.alert]
+
+        async def also(name: str, status: dict[str, Any], sequence: int) -> None:
             if await self._patch(plan.namespace, name, status):
                 self._service.written_also(plan.namespace, name, sequence)
-        if plan.alert_status is None:
-            return
-        if await self._patch(plan.namespace, plan.alert, plan.alert_status):
-            self._service.written(plan.namespace, plan.alert, plan)
+
+        async def mine() -> None:
+            for entry in own:
+                await also(*entry)
+            if plan.alert_status is not None and await self._patch(
+                plan.namespace, plan.alert, plan.alert_status
+            ):
+                self._service.written(plan.namespace, plan.alert, plan)
+
+        await asyncio.gather(mine(), *(also(*entry) for entry in others))
 
     async def _patch(self, namespace: str, alert: str, status: dict[str, object]) -> bool:
         """Write an alert's status (trying again while the API server is unavailable);
