@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import contextlib
 import json
 import socket
@@ -70,23 +69,17 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from whisperer.operator.clock import parse_time
 from whisperer.operator.kube import KubeClient
-from whisperer.operator.kube.client import load_connection
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 from whisperer.operator.services.alerts import iso
-from whisperer.operator.services.correlation.priority import SEVERITY_RANK
-from whisperer.operator.services.correlation.service import REPORT_GRAIN
 from whisperer.operator.services.credentials import Credentials
-from whisperer.operator.services.facts import CompanyFacts, facts_of
+from whisperer.operator.services.facts import facts_of
 from whisperer.operator.services.tenancy import credentials_secret_name, namespace_name
 
 HERE = Path(__file__).resolve().parent
@@ -98,19 +91,12 @@ from e2e_cluster import (  # noqa: E402
     log_summary,
     namespace_gone,
     pct,
-    quiet,
-    resource_version,
-    session,
     start_operator,
     stop_process,
     wait_for,
-    watch,
 )
-from run import pairs  # noqa: E402
 from stream import (  # noqa: E402
     DEFAULTS,
-    Event,
-    Outcome,
     alertmanager_style,
     host_signal,
     report,
@@ -118,29 +104,9 @@ from stream import (  # noqa: E402
     stream_arguments,
     stream_of,
 )
+from stream_outcome import agreement, live_outcome, read_back  # noqa: E402
+from stream_replay import API, deadlines_of, live_run  # noqa: E402
 
-API = f"{GROUP}/{VERSION}"
-NEWS = ("Opened", "Reopened", "SeverityRaised")
-MARGIN = timedelta(minutes=1)
-"""How far event time may run past the reports (it runs on with the wall clock)."""
-
-
-def deadlines_of(facts: CompanyFacts) -> list[timedelta]:
-    """When, after an alert's report, something happens to it or its incident in event
-    time unless it is reported again: it goes stale, its incident resolves after the
-    hold-down, the reopen window after that ends."""
-    stale = facts.stale_after.get("generic")
-    if stale is None:
-        return []
-    return [stale, stale + facts.hold_down, stale + facts.hold_down + facts.reopen_window]
-
-
-def second(text: str) -> str:
-    """An RFC 3339 time to the second: the operator stores its status times so."""
-    return text[:19]
-
-
-LIVE = "live: shim + operator (defaults)"
 DEFAULT_SCALE = 0.15
 """7,019 events, 10.7 minutes on two shared cores; 0.25 (stream.py's default,
 11,688 events) took 16.5 minutes there (README.md)."""
@@ -195,409 +161,6 @@ async def shim_ready(url: str, key: str, proc: subprocess.Popen[bytes], log: Pat
             if time.monotonic() > deadline:
                 raise SystemExit("the shim did not come up, or does not know the company's key")
             await asyncio.sleep(0.5)
-
-
-# -- what the watches saw --------------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    """The Alerts' and Incidents' versions as the watches delivered them."""
-
-    namespace: str
-    seq: int = 0
-    alert: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest status
-    versions: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
-    """alert -> (seq, reportedAt, incidentRef) of each version, in watch order."""
-    incident: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest status
-    entries: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
-    news: list[tuple[str, str, str, str, bool]] = field(default_factory=list)
-    """(incident, type, latest alert, lastAt, noise) of each news entry as it appeared."""
-    waiters: dict[str, list[tuple[str, asyncio.Future[None]]]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-    def alert_seen(self, kind: str, obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        if meta.get("namespace") != self.namespace or kind == "DELETED":
-            return
-        name, status = meta["name"], obj.get("status") or {}
-        self.seq += 1
-        self.alert[name] = status
-        reported = str(status.get("reportedAt") or "")
-        ref = (status.get("incidentRef") or {}).get("name") or ""
-        history = self.versions.setdefault(name, [])
-        if not history or history[-1][1:] != (reported, ref):
-            history.append((self.seq, reported, ref))
-        waiting = self.waiters.get(name)
-        if waiting:
-            left = []
-            for at, future in waiting:
-                if second(reported) >= second(at) and not future.done():
-                    future.set_result(None)
-                elif not future.done():
-                    left.append((at, future))
-            self.waiters[name] = left
-
-    def incident_seen(self, kind: str, obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        if meta.get("namespace") != self.namespace or kind == "DELETED":
-            return
-        name, status = meta["name"], obj.get("status") or {}
-        self.incident[name] = status
-        known = self.entries.setdefault(name, set())
-        alerts = status.get("alerts") or {}
-        latest = (alerts.get("latest") or {}).get("name") or ""
-        noise = bool((status.get("correlation") or {}).get("noise"))
-        for entry in status.get("timeline") or []:
-            key = (str(entry.get("type")), str(entry.get("actor")), str(entry.get("at")))
-            if key in known:
-                continue
-            known.add(key)
-            if key[0] in NEWS:
-                self.news.append((name, key[0], latest, str(alerts.get("lastAt") or ""), noise))
-
-    async def reported(self, alert: str, at: str, patience: float) -> bool:
-        """Until the alert's status.reportedAt reaches `at` (False: it did not in time)."""
-        if second(str(self.alert.get(alert, {}).get("reportedAt") or "")) >= second(at):
-            return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(alert, []).append((at, future))
-        try:
-            await asyncio.wait_for(future, patience)
-        except TimeoutError:
-            return False
-        return True
-
-    def will_write(self, alert: str | None, e: Event) -> bool:
-        """Whether the operator writes the alert's status for this report (stated at the
-        top: it then has something to wait for)."""
-        if alert is None or alert not in self.alert:
-            return True  # its first report (or the first is not in yet)
-        status = self.alert[alert]
-        reported = parse_time(status.get("reportedAt"))
-        if reported is None or e.at - reported >= REPORT_GRAIN:
-            return True
-        if status.get("resolvedBy") or status.get("staleAt"):
-            return True
-        ref = (status.get("incidentRef") or {}).get("name")
-        incident = self.incident.get(ref or "", {})
-        if not incident or incident.get("phase") == "Resolved":
-            return True
-        rank = SEVERITY_RANK.get(e.severity, 0)
-        if rank > SEVERITY_RANK.get((incident.get("rules") or {}).get("severity") or "", 0):
-            return True
-        noise = bool((incident.get("correlation") or {}).get("noise"))
-        return noise and rank > SEVERITY_RANK["low"]
-
-
-# -- the replay ------------------------------------------------------------------------------
-
-
-@dataclass
-class Posted:
-    alert: list[str | None]
-    posted_seq: list[int]
-    answers: Counter[str] = field(default_factory=Counter)
-    confirmed: int = 0
-    unconfirmed: int = 0
-    not_waited: int = 0
-    failed: int = 0
-    latencies: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    held_s: Counter[str] = field(default_factory=Counter)
-    """Seconds the replay waited to start a report, by what held it."""
-
-
-async def replay(
-    events: list[Event],
-    *,
-    url: str,
-    key: str,
-    seen: Seen,
-    tag: str,
-    in_flight: int,
-    span: timedelta,
-    deadlines: list[timedelta] | None,
-    confirm_timeout: float,
-    same_host: bool = False,
-) -> Posted:
-    """Post every event in event-time order (see the module for the rules)."""
-    out = Posted(alert=[None] * len(events), posted_seq=[0] * len(events))
-    pending: dict[int, Event] = {}
-    busy: set[tuple[str, str]] = set()
-    name_of: dict[tuple[str, str], str] = {}
-    changed = asyncio.Condition()
-    tasks: set[asyncio.Task[None]] = set()
-    connector = aiohttp.TCPConnector(limit=in_flight)
-    timeout = aiohttp.ClientTimeout(total=60)
-
-    async def one(http: aiohttp.ClientSession, i: int, e: Event) -> None:
-        body = {
-            "asset_name": e.host,
-            "signature": e.name,
-            "severity": e.severity,
-            "occurred_at": iso(e.at),
-            "tool_source": "wazuh",
-        }
-        headers = {"X-API-Key": key, "X-Delivery-ID": f"{tag}-{i}"}
-        started = time.perf_counter()
-        try:
-            for _ in range(30):
-                try:
-                    async with http.post(
-                        f"{url}/v1/alerts/generic", json=body, headers=headers
-                    ) as response:
-                        answer = await response.json(content_type=None)
-                        out.answers[str(response.status)] += 1
-                        if response.status in (429, 503):
-                            await asyncio.sleep(float(response.headers.get("Retry-After", 1)))
-                            continue
-                        break
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    out.answers[type(exc).__name__] += 1
-                    await asyncio.sleep(0.5)
-            else:
-                out.failed += 1
-                return
-            if not 200 <= response.status < 300:
-                out.failed += 1
-                if out.failed <= 3:
-                    print(f"event {i}: {response.status} {answer}", file=sys.stderr)
-                return
-            alert = str(answer["alerts"][0])
-            name_of[(e.host, e.name)] = alert
-            out.alert[i] = alert
-            if seen.will_write(wrote_before.get(i), e):
-                if await seen.reported(alert, iso(e.at), confirm_timeout):
-                    out.confirmed += 1
-                else:
-                    out.unconfirmed += 1
-            else:
-                out.not_waited += 1
-            out.latencies.append(time.perf_counter() - started)
-        finally:
-            async with changed:
-                del pending[i]
-                del before[i]
-                busy.discard((e.host, e.name))
-                changed.notify_all()
-
-    wrote_before: dict[int, str | None] = {}
-
-    previous: dict[tuple[str, str], datetime] = {}  # alert -> its latest report started
-    before: dict[int, datetime | None] = {}  # pending report -> its alert's report before
-
-    def overtakes(e: Event, j: int) -> bool:
-        """Whether `e` may be written before the pending report `j` of another alert: never
-        on the same host when the company has a host window; else when it is within the
-        span, or none of the deadlines of `j`'s alert (its report before plus `deadlines`)
-        falls between the two (a first report has none)."""
-        p, last = pending[j], before[j]
-        if same_host and p.host == e.host:
-            return False  # a host window reads the host's other alerts: their order counts
-        if e.at - p.at <= span:
-            return True
-        if deadlines is None:
-            return False  # --strict-order: the span only
-        if last is None:
-            return True
-        return not any(p.at - MARGIN < last + d <= e.at + MARGIN for d in deadlines)
-
-    def held(e: Event) -> str | None:
-        """What keeps `e` from starting now (None: nothing)."""
-        if (e.host, e.name) in busy:
-            return "its alert's report before"
-        if len(pending) >= in_flight:
-            return "in flight"
-        return None if all(overtakes(e, j) for j in pending) else "event-time order"
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        for i, e in enumerate(events):
-            async with changed:
-                reason = held(e)
-                if reason is not None:
-                    waited = time.perf_counter()
-                    await changed.wait_for(lambda e=e: held(e) is None)
-                    out.held_s[reason] += time.perf_counter() - waited
-                pending[i] = e
-                before[i] = previous.get((e.host, e.name))
-                previous[(e.host, e.name)] = e.at
-                busy.add((e.host, e.name))
-            wrote_before[i] = name_of.get((e.host, e.name))
-            out.posted_seq[i] = seen.seq
-            task = asyncio.create_task(one(http, i, e))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            if i and i % 1000 == 0:
-                rate = i / (time.perf_counter() - started)
-                print(f"posted {i}/{len(events)} ({rate:.1f}/s)", file=sys.stderr)
-        async with changed:
-            await changed.wait_for(lambda: not pending)
-    out.seconds = time.perf_counter() - started
-    return out
-
-
-async def live_run(
-    admin_cfg: str,
-    events: list[Event],
-    namespace: str,
-    *,
-    url: str,
-    key: str,
-    tag: str,
-    args: argparse.Namespace,
-    deadlines: list[timedelta] | None,
-) -> tuple[Posted, Seen, float]:
-    """Replay the stream with watches on the Alerts and Incidents; the seconds the
-    operator took to go quiet after the last report was accounted for."""
-    seen = Seen(namespace)
-    async with session(load_connection(admin_cfg)) as http:
-        watches = [
-            asyncio.create_task(
-                watch(http, plural, await resource_version(http, plural), handler, seen.errors)
-            )
-            for plural, handler in (("alerts", seen.alert_seen), ("incidents", seen.incident_seen))
-        ]
-        posted = await replay(
-            events,
-            url=url,
-            key=key,
-            seen=seen,
-            tag=tag,
-            in_flight=args.in_flight,
-            span=timedelta(seconds=args.span),
-            deadlines=deadlines,
-            confirm_timeout=args.confirm_timeout,
-            same_host=bool(args.host_window),
-        )
-        settle = time.perf_counter()
-        await quiet(http, limit=60)
-        await asyncio.sleep(2)  # the watches' last events
-        settled = time.perf_counter() - settle
-        for task in watches:
-            task.cancel()
-        await asyncio.gather(*watches, return_exceptions=True)
-    return posted, seen, settled
-
-
-# -- the live run's outcome --------------------------------------------------------------------
-
-
-def live_outcome(events: list[Event], posted: Posted, seen: Seen) -> tuple[Outcome, int]:
-    """stream.py's Outcome of the live run (see the module), and the news entries that
-    could not be given to a report."""
-    out = Outcome(LIVE)
-    at_of: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, e in enumerate(events):
-        alert = posted.alert[i]
-        if alert is None:
-            out.incident_of.append("")
-            continue
-        at = second(iso(e.at))
-        at_of[(alert, at)].append(i)
-        history = seen.versions.get(alert, [])
-        written = next((ref for _, rep, ref in history if second(rep) == at and ref), None)
-        if written is None:
-            before = bisect.bisect_right([s for s, _, _ in history], posted.posted_seq[i])
-            found = [ref for _, _, ref in history[:before] if ref]
-            written = found[-1] if found else next((r for _, _, r in history if r), "")
-        out.incident_of.append(written)
-    kinds: dict[int, set[str]] = defaultdict(set)
-    paging: set[int] = set()
-    orphans = 0
-    for _, kind, latest, last_at, noise in seen.news:
-        found = at_of.get((latest, second(last_at)))
-        if not found:
-            orphans += 1
-            continue
-        i = found[0]
-        kinds[i].add(kind)
-        if not noise:
-            paging.add(i)
-    for i, e in enumerate(events):
-        news = kinds.get(i, set())
-        out.starts.append(bool(news & {"Opened", "Reopened"}))
-        out.newsy.append(bool(news))
-        out.opened += "Opened" in news
-        out.news += bool(news)
-        out.pages += i in paging
-        if news and e.label != "false_positive":
-            out.surfaced.add(e.label)
-    return out, orphans
-
-
-def read_back(admin: KubeClient, namespace: str, days: float) -> dict[str, Any]:
-    """What the API server holds afterwards: Alerts, Incidents and their timelines."""
-    alerts = admin.list("alerts", namespace)
-    incidents = admin.list("incidents", namespace)
-    entries: Counter[str] = Counter()
-    pages = 0
-    for incident in incidents:
-        status = incident.get("status") or {}
-        noise = bool((status.get("correlation") or {}).get("noise"))
-        for entry in status.get("timeline") or []:
-            if entry.get("type") in NEWS:
-                entries[str(entry["type"])] += 1
-                pages += not noise
-    return {
-        "alerts": len(alerts),
-        "incidents": len(incidents),
-        "news_entries": dict(entries),
-        "incidents_per_day": round(entries["Opened"] / days, 1),
-        "news_entries_per_day": round(sum(entries.values()) / days, 1),
-        "news_entries_on_not_noise_per_day": round(pages / days, 1),
-        "noise_incidents": sum(
-            bool(((i.get("status") or {}).get("correlation") or {}).get("noise")) for i in incidents
-        ),
-        "alerts_unplaced": sum(not (a.get("status") or {}).get("incidentRef") for a in alerts),
-    }
-
-
-def agreement(events: list[Event], live: Outcome, memory: Outcome) -> dict[str, Any]:
-    """How far the live grouping is the in-memory core's: pairwise, and the events whose
-    live incident is not matched one-to-one with their in-memory one (the incidents paired
-    greedily by the events they share)."""
-    ids = [str(i) for i in range(len(events)) if live.incident_of[i]]
-    a = {i: live.incident_of[int(i)] for i in ids}
-    b = {i: memory.incident_of[int(i)] for i in ids}
-    overlap = Counter((a[i], b[i]) for i in ids)
-    matched: dict[str, str] = {}
-    taken: set[str] = set()
-    for (x, y), _ in overlap.most_common():
-        if x not in matched and y not in taken:
-            matched[x] = y
-            taken.add(y)
-    apart = [int(i) for i in ids if matched.get(a[i]) != b[i]]
-    both = list(zip(live.newsy, memory.newsy, strict=True))
-    examples = [
-        {
-            "event": i,
-            "at": iso(events[i].at),
-            "host": events[i].host,
-            "name": events[i].name,
-            "severity": events[i].severity,
-            "label": events[i].label,
-            "live": live.incident_of[i],
-            "in_memory": memory.incident_of[i],
-            "news_live": live.newsy[i],
-            "news_in_memory": memory.newsy[i],
-        }
-        for i in apart[:5]
-    ]
-    scores = pairs(a, b) if ids else {}
-    return {
-        "events_compared": len(ids),
-        "pairwise_vs_in_memory": {k: round(v, 4) for k, v in scores.items()},
-        "events_grouped_apart": len(apart),
-        "events_grouped_apart_share": round(len(apart) / len(ids), 4) if ids else None,
-        "incidents_live": len(set(a.values())),
-        "incidents_in_memory": len(set(b.values())),
-        "news_events_both": sum(x and y for x, y in both),
-        "news_events_live_only": sum(x and not y for x, y in both),
-        "news_events_in_memory_only": sum(y and not x for x, y in both),
-        "first_apart": examples,
-    }
 
 
 # -- the run ---------------------------------------------------------------------------------
