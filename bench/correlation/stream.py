@@ -199,6 +199,9 @@ class Core:
         self.config.apply("companies", "ADDED", company)
         self.clock = ManualClock(start)
         self.service = CorrelationService(config=self.config, clock=self.clock)
+        self._wake = start
+        """When the operator's auto-resolution loop would look next."""
+        self.service.on_change = lambda: setattr(self, "_wake", self.clock.now())
         self.alerts: dict[str, dict[str, Any]] = {}
         self.incidents: dict[str, dict[str, Any]] = {}
         self.writes = 0
@@ -252,18 +255,18 @@ class Core:
         return ref, news, noise
 
     def _run_timers_until(self, until: datetime) -> None:
-        """What the operator's auto-resolution loop does while no report comes: it wakes at
-        each time it asked for (an alert going stale, a hold-down ending), and at least once a
-        minute, up to the next report's time."""
-        while True:
+        """What the operator's auto-resolution loop does up to the next report's time: it
+        looks at each time it asked for (an alert going stale, a hold-down ending), when the
+        service says something is due earlier (`on_change`), and at least once a minute."""
+        while self._wake <= until:
+            if self._wake > self.clock.now():
+                self.clock.set(self._wake)
             plans, due = self.service.auto_resolve()
             for p in plans:
                 self._apply(p)
             now = self.clock.now()
-            wake = min(due, now + timedelta(minutes=1)) if due else now + timedelta(minutes=1)
-            if wake > until:
-                return
-            self.clock.set(max(wake, now + timedelta(microseconds=1)))
+            later = now + timedelta(minutes=1)
+            self._wake = max(min(due, later) if due else later, now + timedelta(microseconds=1))
 
     def _apply(self, plan: Plan) -> set[str]:
         news: set[str] = set()

@@ -77,6 +77,7 @@ from typing import Any
 import aiohttp
 
 from whisperer.operator.kube import KubeClient
+from whisperer.operator.models.v1alpha1 import API_VERSION
 from whisperer.operator.services.alerts import iso
 from whisperer.operator.services.credentials import Credentials
 from whisperer.operator.services.facts import facts_of
@@ -105,7 +106,7 @@ from stream import (  # noqa: E402
     stream_of,
 )
 from stream_outcome import agreement, live_outcome, read_back  # noqa: E402
-from stream_replay import API, deadlines_of, live_run  # noqa: E402
+from stream_replay import deadlines_of, live_run  # noqa: E402
 
 DEFAULT_SCALE = 0.15
 """7,019 events, 10.7 minutes on two shared cores; 0.25 (stream.py's default,
@@ -132,7 +133,7 @@ def start_shim(kubeconfig: str, port: int, log: Path) -> subprocess.Popen[bytes]
 
 def company_body(name: str, incidents: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "apiVersion": API,
+        "apiVersion": API_VERSION,
         "kind": "Company",
         "metadata": {"name": name},
         "spec": {

@@ -18,7 +18,6 @@ import aiohttp
 
 from whisperer.operator.clock import parse_time
 from whisperer.operator.kube.client import load_connection
-from whisperer.operator.models.v1alpha1 import GROUP, VERSION
 from whisperer.operator.services.alerts import iso
 from whisperer.operator.services.correlation.priority import SEVERITY_RANK
 from whisperer.operator.services.correlation.service import REPORT_GRAIN
@@ -32,11 +31,8 @@ from e2e_cluster import (  # noqa: E402
     session,
     watch,
 )
-from stream import (  # noqa: E402
-    Event,
-)
+from stream import Event  # noqa: E402
 
-API = f"{GROUP}/{VERSION}"
 NEWS = ("Opened", "Reopened", "SeverityRaised")
 MARGIN = timedelta(minutes=1)
 """How far event time may run past the reports (it runs on with the wall clock)."""
